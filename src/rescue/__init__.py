@@ -1,0 +1,1 @@
+"""rescue: event-sourced roadside rescue and dispatch."""
