@@ -1,0 +1,84 @@
+"""Dependencies of the routes: the application, the caller, the idempotency key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+
+from rescue.application import Principal, RescueApp
+from rescue.positions import PositionWriter
+from rescue.vocabulary import Role
+
+
+def get_app(request: Request) -> RescueApp:
+    app: RescueApp = request.app.state.rescue
+    return app
+
+
+def get_writer(request: Request) -> PositionWriter:
+    writer: PositionWriter = request.app.state.positions
+    return writer
+
+
+AppDep = Annotated[RescueApp, Depends(get_app)]
+WriterDep = Annotated[PositionWriter, Depends(get_writer)]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def get_principal(app: AppDep, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    token = bearer_token(authorization)
+    if token is None:
+        raise HTTPException(
+            401,
+            "missing bearer token: send 'Authorization: Bearer TOKEN'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = app.authenticate(token)
+    if principal is None:
+        raise HTTPException(
+            401, "token not recognised or revoked", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def roles(*allowed: Role) -> object:
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in allowed:
+            names = " or ".join(r.value for r in allowed)
+            raise HTTPException(403, f"this needs the {names} role; you are {principal.role}")
+        return principal
+
+    return Depends(check)
+
+
+OperatorDep = Annotated[Principal, roles(Role.OPERATOR)]
+AdminDep = Annotated[Principal, roles(Role.ADMIN)]
+CrewDep = Annotated[Principal, roles(Role.CREW)]
+DeskDep = Annotated[Principal, roles(Role.OPERATOR, Role.AUDITOR)]
+AnyRoleDep = PrincipalDep
+
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="a retry with the same key returns the first answer and records nothing new",
+    ),
+]
+
+
+def require_own_van(principal: Principal, van_id: str) -> None:
+    if principal.role == Role.CREW and principal.van_id != van_id:
+        raise HTTPException(403, f"this crew token acts for van {principal.van_id}, not {van_id}")

@@ -1,0 +1,47 @@
+"""Domain errors to HTTP: each error class has one status, the body always {"detail": ...}."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from rescue.errors import Conflict, Forbidden, Invalid, NotFound, RescueError, Unavailable
+from rescue.privacy import MissingKey
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RescueError)
+    async def rescue_error(_: Request, error: RescueError) -> JSONResponse:
+        if isinstance(error, NotFound):
+            return JSONResponse({"detail": str(error)}, status_code=404)
+        if isinstance(error, Conflict):
+            return JSONResponse(
+                {"detail": str(error), "state": jsonable_encoder(error.state)}, status_code=409
+            )
+        if isinstance(error, Invalid):
+            return JSONResponse(
+                {"detail": [{"loc": ["body", error.field], "msg": str(error), "type": "invalid"}]},
+                status_code=422,
+            )
+        if isinstance(error, Forbidden):
+            return JSONResponse({"detail": str(error)}, status_code=403)
+        if isinstance(error, Unavailable):
+            return JSONResponse(
+                {"detail": str(error)}, status_code=503, headers={"Retry-After": "1"}
+            )
+        return JSONResponse({"detail": str(error)}, status_code=400)
+
+    @app.exception_handler(MissingKey)
+    async def missing_key(_: Request, error: MissingKey) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        # The default handler echoes the whole input back; bounded messages are enough.
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in error.errors()
+        ]
+        return JSONResponse({"detail": jsonable_encoder(details)}, status_code=422)

@@ -1,0 +1,46 @@
+"""Assembles the FastAPI application: routers, error mapping, and the long-lived parts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from rescue.api import errors
+from rescue.api.background import Background
+from rescue.api.routers import health, incidents, network
+from rescue.application import RescueApp
+from rescue.positions import PositionWriter
+from rescue.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        rescue = RescueApp(settings)
+        writer = PositionWriter(rescue)
+        background = Background(rescue)
+        api.state.rescue = rescue
+        api.state.positions = writer
+        background.start()
+        try:
+            yield
+        finally:
+            background.stop()
+            writer.close()
+            rescue.close()
+
+    api = FastAPI(
+        title="rescue",
+        summary="Event-sourced roadside rescue and dispatch",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(api)
+    api.include_router(health.router)
+    api.include_router(network.router)
+    api.include_router(incidents.router)
+    return api

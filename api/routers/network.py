@@ -1,0 +1,144 @@
+"""Stations and vans: the admin loads the network; crews and operators set shifts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from rescue.api.deps import (
+    AdminDep,
+    AnyRoleDep,
+    AppDep,
+    IdempotencyHeader,
+    WriterDep,
+    require_own_van,
+)
+from rescue.api.replies import idempotency_key, respond
+from rescue.api.schemas import ChangeShift, RegisterStation, RegisterVan, ReportPosition, dumped
+from rescue.positions import PositionReport
+from rescue.validation import check_recorded_at
+from rescue.vocabulary import Role
+
+router = APIRouter(prefix="/api", tags=["network"])
+
+
+@router.post("/stations", status_code=201)
+def register_station(
+    body: RegisterStation,
+    request: Request,
+    app: AppDep,
+    admin: AdminDep,
+    key: IdempotencyHeader = None,
+) -> JSONResponse:
+    """Registers a station of the network (admin)."""
+    data = dumped(body)
+    idem = idempotency_key(admin, key, request.url.path, data)
+    return respond(app.register_station(data, admin.actor, idem))
+
+
+@router.get("/stations")
+def list_stations(app: AppDep, _: AnyRoleDep) -> list[dict[str, Any]]:
+    """Lists the stations of the network."""
+    return sorted(app.view.stations.values(), key=lambda s: s["station_id"])
+
+
+@router.post("/vans", status_code=201)
+def register_van(
+    body: RegisterVan,
+    request: Request,
+    app: AppDep,
+    admin: AdminDep,
+    key: IdempotencyHeader = None,
+) -> JSONResponse:
+    """Registers a van at a station with what it carries (admin)."""
+    data = dumped(body)
+    idem = idempotency_key(admin, key, request.url.path, data)
+    return respond(app.register_van(data, admin.actor, idem))
+
+
+@router.get("/vans")
+def list_vans(app: AppDep, _: AnyRoleDep) -> list[dict[str, Any]]:
+    """Lists vans with status and latest position."""
+    return [
+        {
+            "van_id": v.van_id,
+            "call_sign": v.call_sign,
+            "station_id": v.station_id,
+            "capabilities": sorted(v.capabilities),
+            "on_duty": v.on_duty,
+            "status": v.status,
+            "incident_id": v.incident_id,
+            "position": None
+            if v.lat is None or v.position_at is None
+            else {"lat": v.lat, "lon": v.lon, "recorded_at": v.position_at.isoformat()},
+        }
+        for v in sorted(app.view.vans.values(), key=lambda v: v.van_id)
+    ]
+
+
+@router.get("/vans/{van_id}")
+def get_van(van_id: str, app: AppDep, _: AnyRoleDep) -> dict[str, Any]:
+    """Shows one van as stored."""
+    return app.van(van_id).as_public()
+
+
+@router.post("/vans/{van_id}/shift")
+def change_shift(
+    van_id: str,
+    body: ChangeShift,
+    request: Request,
+    app: AppDep,
+    principal: AnyRoleDep,
+    key: IdempotencyHeader = None,
+) -> JSONResponse:
+    """Puts a van on or off duty (its crew, an operator or an admin)."""
+    if principal.role not in (Role.CREW, Role.OPERATOR, Role.ADMIN):
+        raise HTTPException(403, "this needs the crew, operator or admin role")
+    require_own_van(principal, van_id)
+    data = dumped(body)
+    idem = idempotency_key(principal, key, request.url.path, data)
+    return respond(app.change_shift(van_id, body.on_duty, principal.actor, idem))
+
+
+@router.post("/vans/{van_id}/positions", status_code=202)
+def report_positions(
+    van_id: str,
+    body: Annotated[ReportPosition | list[ReportPosition], Body()],
+    request: Request,
+    app: AppDep,
+    writer: WriterDep,
+    principal: AnyRoleDep,
+    key: IdempotencyHeader = None,
+) -> JSONResponse:
+    """Records GPS positions of a van (its crew): one report or a list; 202 once stored."""
+    if principal.role != Role.CREW:
+        raise HTTPException(403, "positions are reported by the van's crew")
+    require_own_van(principal, van_id)
+    reports = body if isinstance(body, list) else [body]
+    limit = app.settings.max_positions_per_request
+    if not reports or len(reports) > limit:
+        raise HTTPException(422, f"send between 1 and {limit} positions per request")
+    checked = []
+    for i, r in enumerate(reports):
+        try:
+            at = check_recorded_at(
+                r.recorded_at, now=app.clock(), tolerance_s=app.settings.position_future_tolerance_s
+            )
+        except ValueError as error:
+            loc: list[str | int] = (
+                ["body", "recorded_at"]
+                if not isinstance(body, list)
+                else ["body", i, "recorded_at"]
+            )
+            raise HTTPException(
+                422, [{"loc": loc, "msg": str(error), "type": "value_error"}]
+            ) from None
+        checked.append(PositionReport(r.lat, r.lon, at, r.speed_kmh, r.heading, r.accuracy_m))
+    data = [dumped(r) for r in reports]
+    idem = idempotency_key(principal, key, request.url.path, data)
+    reply = writer.submit(van_id, checked, idem)
+    if reply.status_code >= 400:
+        raise HTTPException(reply.status_code, reply.body.get("detail"))
+    return respond(reply)

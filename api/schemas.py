@@ -1,0 +1,205 @@
+"""Request and response bodies. Requests are named for what they ask, responses for what they show.
+
+Every list and string is bounded: a client cannot make the server hold or
+store an unbounded body.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from rescue.validation import (
+    check_latitude,
+    check_longitude,
+    check_not_future_date,
+    check_phone,
+    check_vin,
+)
+from rescue.vocabulary import Capability, FaultCategory, Outcome, Tier
+
+Latitude = Annotated[float, Field(allow_inf_nan=False), AfterValidator(check_latitude)]
+Longitude = Annotated[float, Field(allow_inf_nan=False), AfterValidator(check_longitude)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+LongText = Annotated[str, Field(max_length=2000)]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+Capabilities = Annotated[list[Capability], Field(min_length=1, max_length=6)]
+Finding = Literal[
+    "missed_maintenance",
+    "modified",
+    "accident",
+    "manual_maintenance",
+    "wear_consumable",
+    "misuse",
+    "wrong_fluid",
+    "non_original_part",
+    "delayed_report",
+    "environmental",
+    "unauthorized_repair",
+    "appearance_ageing",
+    "odometer_altered",
+    "indirect_loss",
+    "long_storage",
+    "undetermined",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- network ---------------------------------------------------------------------
+
+
+class RegisterStation(Strict):
+    station_id: Id | None = None
+    name: ShortText
+    tier: Tier
+    lat: Latitude
+    lon: Longitude
+    capabilities: Annotated[list[Capability], Field(max_length=6)] = []
+    radius_km: float = Field(gt=0, le=2000)
+
+
+class RegisterVan(Strict):
+    van_id: Id | None = None
+    call_sign: ShortText
+    station_id: Id
+    capabilities: Capabilities
+
+
+class ChangeShift(Strict):
+    on_duty: bool
+
+
+class ReportPosition(Strict):
+    lat: Latitude
+    lon: Longitude
+    recorded_at: datetime
+    speed_kmh: float | None = Field(None, ge=0, le=400, allow_inf_nan=False)
+    heading: float | None = Field(None, ge=0, le=360, allow_inf_nan=False)
+    accuracy_m: float | None = Field(None, ge=0, le=100_000, allow_inf_nan=False)
+
+
+class PositionsAccepted(BaseModel):
+    accepted: int
+
+
+# -- incidents -------------------------------------------------------------------
+
+
+class Caller(Strict):
+    name: ShortText
+    phone: Annotated[str, Field(min_length=5, max_length=32), AfterValidator(check_phone)]
+
+
+class Vehicle(Strict):
+    vin: Annotated[str, Field(min_length=1, max_length=32), AfterValidator(check_vin)]
+    plate: Annotated[str, Field(max_length=16)] | None = None
+    model_series: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
+    odometer_km: int = Field(ge=0, le=5_000_000)
+    sold_on: Annotated[date, AfterValidator(check_not_future_date)]
+
+
+class Location(Strict):
+    lat: Latitude
+    lon: Longitude
+    description: LongText | None = None
+
+
+class Fault(Strict):
+    category: FaultCategory
+    description: LongText | None = None
+
+
+class Safety(Strict):
+    """Facts the operator records that raise urgency (see rescue.priority)."""
+
+    on_expressway: bool = False
+    at_night: bool = False
+    passengers: int = Field(0, ge=0, le=60)
+    injury: bool = False
+    vulnerable: bool = False
+
+
+class ReportIncident(Strict):
+    caller: Caller
+    vehicle: Vehicle
+    location: Location
+    fault: Fault
+    safety: Safety = Safety()
+
+
+class Recommendation(BaseModel):
+    van_id: str
+    station_id: str
+    distance_km: float
+    eta_min: float
+    origin: str
+
+
+class IncidentReported(BaseModel):
+    incident_id: str
+    status: str
+    priority: int
+    priority_reasons: list[str]
+    capability: str
+    recommendations: list[Recommendation]
+
+
+class Dispatch(Strict):
+    van_id: Id | None = None
+    reason: LongText | None = None
+
+
+class Accept(Strict):
+    eta_min: float = Field(gt=0, le=24 * 60, allow_inf_nan=False)
+
+
+class Decline(Strict):
+    reason: ShortText
+
+
+class NoBody(Strict):
+    pass
+
+
+class Part(Strict):
+    part_no: Annotated[str, Field(min_length=1, max_length=40)]
+    name: ShortText
+    system: Literal["engine", "other"]
+    qty: int = Field(ge=1, le=1000)
+    original: bool
+
+
+class Diagnose(Strict):
+    cause: Annotated[str, Field(min_length=1, max_length=2000)]
+    parts: Annotated[list[Part], Field(max_length=100)] = []
+    findings: Annotated[list[Finding], Field(max_length=16)] = []
+
+
+class Resolve(Strict):
+    outcome: Outcome
+    tow_station_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _tow_needs_a_destination(self) -> Resolve:
+        if self.outcome is Outcome.TOWED and self.tow_station_id is None:
+            raise ValueError("tow_station_id: say which station the vehicle is towed to")
+        return self
+
+
+class Complete(Strict):
+    customer_signed: bool
+    satisfaction: int | None = Field(None, ge=1, le=5)
+
+
+class Cancel(Strict):
+    reason: ShortText
+
+
+def dumped(model: BaseModel) -> dict[str, Any]:
+    """A request body as plain JSON values (dates as ISO strings, enums as strings)."""
+    return model.model_dump(mode="json")

@@ -1,0 +1,181 @@
+"""The `rescue` command: thin wrappers that parse options and call the application."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rescue.actors import Actor
+from rescue.errors import RescueError
+from rescue.settings import Settings
+from rescue.vocabulary import Role
+
+app = typer.Typer(help="Event-sourced roadside rescue and dispatch.", no_args_is_help=True)
+users = typer.Typer(help="Access tokens: add and revoke.", no_args_is_help=True)
+network_cli = typer.Typer(
+    help="The service network: load, export and import.", no_args_is_help=True
+)
+app.add_typer(users, name="users")
+app.add_typer(network_cli, name="network")
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="sqlite:///path or postgresql://... (env RESCUE_DB)")
+]
+ADMIN_CLI = Actor(role=Role.ADMIN, name="cli")
+
+
+def _settings(db: str | None, **overrides: object) -> Settings:
+    values: dict[str, object] = {k: v for k, v in overrides.items() if v is not None}
+    if db is not None:
+        values["db"] = db
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+) -> None:
+    """Serve the API, web pages and live projections."""
+    import uvicorn
+
+    from rescue.api.main import create_app
+
+    settings = _settings(db, host=host, port=port)
+    if settings.resolved_key() is None:
+        _fail(
+            "no cipher key for callers' personal data: set RESCUE_CIPHER_KEY, or "
+            "RESCUE_KEY_FILE to a key file (create one with `rescue key new FILE`)"
+        )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command("key")
+def key_new(
+    path: Annotated[Path, typer.Argument(help="file to create (mode 0600)")],
+) -> None:
+    """Create a new AES key file for sealing callers' personal data."""
+    from rescue.privacy import load_or_create_key
+
+    _, created = load_or_create_key(path)
+    if not created:
+        _fail(f"{path} exists already; not overwritten")
+    typer.echo(f"created {path}; keep it safe: without it callers' names and phones cannot be read")
+
+
+@users.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="the user's name")],
+    role: Annotated[Role, typer.Option("--role", help="operator, crew, auditor or admin")],
+    van: Annotated[str | None, typer.Option("--van", help="the van a crew token acts for")] = None,
+    db: DbOption = None,
+) -> None:
+    """Print a new bearer token for NAME, once; only its hash is stored."""
+    from rescue.application import RescueApp
+
+    rescue = RescueApp(_settings(db))
+    try:
+        token = rescue.add_user(name, role.value, van, ADMIN_CLI)
+    except RescueError as error:
+        _fail(str(error))
+    finally:
+        rescue.close()
+    typer.echo(token)
+
+
+@users.command("revoke")
+def users_revoke(
+    name: Annotated[str, typer.Argument(help="the user whose tokens stop working")],
+    db: DbOption = None,
+) -> None:
+    """Revoke every token of NAME, at once."""
+    from rescue.application import RescueApp
+
+    rescue = RescueApp(_settings(db))
+    try:
+        count = rescue.revoke_user(name, ADMIN_CLI)
+    except RescueError as error:
+        _fail(str(error))
+    finally:
+        rescue.close()
+    typer.echo(f"revoked {count} token(s) of {name}")
+
+
+@network_cli.command("load")
+def network_load(
+    db: DbOption = None,
+    seed: Annotated[int, typer.Option(help="layout seed")] = 7,
+    full: Annotated[bool, typer.Option(help="with 3 county and 5 town stations per point")] = False,
+) -> None:
+    """Load the national demo network (stations and vans on duty) into the store."""
+    from rescue.application import RescueApp, load_network
+    from rescue.simulator.network import build_network
+
+    network = build_network(
+        seed=seed,
+        county_per_service_point=3 if full else 0,
+        town_per_service_point=5 if full else 0,
+    )
+    rescue = RescueApp(_settings(db))
+    try:
+        added = load_network(
+            rescue,
+            [dataclasses.asdict(s) for s in network.stations],
+            [dataclasses.asdict(v) for v in network.vans],
+            ADMIN_CLI,
+        )
+    finally:
+        rescue.close()
+    typer.echo(f"added {added[0]} stations and {added[1]} vans")
+
+
+@network_cli.command("export")
+def network_export(
+    out: Annotated[Path, typer.Argument(help="GeoJSON file to write")],
+    seed: Annotated[int, typer.Option(help="layout seed")] = 7,
+) -> None:
+    """Write the demo network as GeoJSON."""
+    from rescue.simulator.network import build_network, network_geojson
+
+    out.write_text(json.dumps(network_geojson(build_network(seed=seed)), ensure_ascii=False))
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
+def bench(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="small sizes, finishes in seconds")
+    ] = False,
+    out: Annotated[Path, typer.Option("--out", help="folder for bench.json")] = Path("var/bench"),
+) -> None:
+    """Run the benchmark suite; print a table and write DIR/bench.json."""
+    from rescue.bench.suite import run_suite
+
+    sys.exit(run_suite(quick=quick, out=out))
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Serve the demo national network with tokens for every role."""
+    from rescue.demo import run_demo
+
+    run_demo(host=host, port=port, db=db)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,40 @@
+"""Aggregate ids derived from natural keys.
+
+A uuid5 of the natural key makes a retried create collide with the first one
+instead of creating a duplicate, and lets any process find an aggregate from
+the id people use (a van's call number, a station code) without an index.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+NAMESPACE = UUID("6b1e8d1c-4d0a-4b8e-9a51-2f7c3c0d9e11")
+
+
+def station_uuid(station_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"station:{station_id}")
+
+
+def van_uuid(van_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"van:{van_id}")
+
+
+def track_uuid(van_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"track:{van_id}")
+
+
+def token_uuid(token_hash: str) -> UUID:
+    return uuid5(NAMESPACE, f"token:{token_hash}")
+
+
+def account_uuid(name: str) -> UUID:
+    return uuid5(NAMESPACE, f"account:{name}")
+
+
+def idempotency_uuid(principal: str, key: str) -> UUID:
+    return uuid5(NAMESPACE, f"idempotency:{principal}:{key}")
+
+
+def registry_uuid(kind: str) -> UUID:
+    return uuid5(NAMESPACE, f"registry:{kind}")

@@ -1,0 +1,198 @@
+"""Group commit for GPS positions: many requests, one transaction.
+
+Each request hands its reports to the writer thread and waits; the writer
+takes everything that queued up while the previous transaction was being
+written, appends it in one transaction, then wakes every waiter. So a request
+is answered only after its positions are stored (acknowledged means stored),
+while the store sees a few large commits per second instead of one fsync per
+report. Under light load a batch is a single request and the wait is one
+commit; under heavy load batches grow and throughput follows the store's
+batched-append rate.
+
+Failure mode: if the transaction fails, every request in that batch gets the
+error (none of their positions were stored) and may retry; a conflict with
+another process writing the same track is retried here on fresh tracks.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, OperationalError
+
+from rescue.errors import Invalid, NotFound, Unavailable
+from rescue.idempotency import IdempotencyKey, Reply, StoredReply
+from rescue.ids import track_uuid
+
+# Bounds one transaction, so one huge burst cannot hold the write lock for long.
+MAX_BATCH_REPORTS = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class PositionReport:
+    lat: float
+    lon: float
+    recorded_at: datetime
+    speed_kmh: float | None = None
+    heading: float | None = None
+    accuracy_m: float | None = None
+
+
+@dataclass(slots=True)
+class _Job:
+    van_id: str
+    reports: list[PositionReport]
+    idempotency: IdempotencyKey | None
+    done: Future[Reply]
+
+
+class PositionWriter:
+    """One writer thread per process; `submit` blocks until the reports are stored."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._tracks: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._loop, name="position-writer", daemon=True)
+        self._thread.start()
+
+    def submit(
+        self,
+        van_id: str,
+        reports: list[PositionReport],
+        idempotency: IdempotencyKey | None = None,
+        timeout: float = 60.0,
+    ) -> Reply:
+        if idempotency is not None:
+            stored = self._app._stored_reply(idempotency)
+            if stored is not None:
+                return stored  # type: ignore[no-any-return]
+        job = _Job(van_id, reports, idempotency, Future())
+        self._jobs.put(job)
+        return job.done.result(timeout=timeout)
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            batch = [first]
+            size = len(first.reports)
+            while size < MAX_BATCH_REPORTS:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._write(batch)
+                    return
+                batch.append(job)
+                size += len(job.reports)
+            self._write(batch)
+
+    def _write(self, batch: list[_Job]) -> None:
+        for attempt in range(3):
+            try:
+                replies = self._append(batch)
+            except IntegrityError:
+                # Another process appended to one of these tracks, or a retry
+                # raced its own first try: reload and re-apply.
+                self._tracks.clear()
+                if attempt == 2:
+                    self._fail(batch, Unavailable("could not store positions; retry"))
+                    return
+                continue
+            except OperationalError as error:
+                self._tracks.clear()
+                self._fail(batch, Unavailable(f"the store is unavailable: {error}"))
+                return
+            except Exception as error:  # the waiters must always be answered
+                self._tracks.clear()
+                self._fail(batch, error)
+                return
+            for job, reply in zip(batch, replies, strict=True):
+                job.done.set_result(reply)
+            self._app.follower.catch_up()
+            return
+
+    def _append(self, batch: list[_Job]) -> list[Reply]:
+        touched: dict[str, Any] = {}
+        replies: list[Reply] = []
+        extra: list[Aggregate] = []
+        first_reply: dict[Any, Reply] = {}
+        for job in batch:
+            key = job.idempotency
+            if key is not None:
+                # A retry answered from the store or from its twin earlier in
+                # this batch appends nothing.
+                try:
+                    earlier = first_reply.get(key.uuid) or self._app._stored_reply(key)
+                except Invalid as error:
+                    replies.append(Reply(422, {"detail": str(error)}))
+                    continue
+                if earlier is not None:
+                    replies.append(earlier)
+                    continue
+            try:
+                track = self._track(job.van_id)
+            except NotFound as error:
+                replies.append(Reply(404, {"detail": str(error)}))
+                continue
+            for report in job.reports:
+                track.report(
+                    lat=report.lat,
+                    lon=report.lon,
+                    recorded_at=report.recorded_at,
+                    speed_kmh=report.speed_kmh,
+                    heading=report.heading,
+                    accuracy_m=report.accuracy_m,
+                )
+            touched[job.van_id] = track
+            reply = Reply(202, {"accepted": len(job.reports)})
+            if key is not None:
+                first_reply[key.uuid] = reply
+                extra.append(
+                    StoredReply(
+                        principal=key.principal,
+                        key=key.key,
+                        fingerprint=key.fingerprint,
+                        status_code=reply.status_code,
+                        body=reply.body,
+                    )
+                )
+            replies.append(reply)
+        try:
+            self._app.save(*touched.values(), *extra)
+        except Exception:
+            # The pending events were not stored; the cached tracks are ahead of the store.
+            for van_id in touched:
+                self._tracks.pop(van_id, None)
+            raise
+        return replies
+
+    def _track(self, van_id: str) -> Any:
+        track = self._tracks.get(van_id)
+        if track is None:
+            try:
+                track = self._app.repository.get(track_uuid(van_id))
+            except AggregateNotFoundError:
+                raise NotFound(f"no van {van_id}") from None
+            self._tracks[van_id] = track
+        return track
+
+    @staticmethod
+    def _fail(batch: list[_Job], error: BaseException) -> None:
+        for job in batch:
+            if not job.done.done():
+                job.done.set_exception(error)

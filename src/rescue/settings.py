@@ -1,0 +1,51 @@
+"""One settings object, read from RESCUE_* environment variables and CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rescue.dispatch import DispatchParams
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RESCUE_", extra="ignore")
+
+    db: str = Field("sqlite:///var/rescue.db", description="store URL: sqlite:///path or postgresql://...")
+    cipher_key: SecretStr | None = Field(None, description="AES key (base64) sealing callers' data")
+    key_file: Path | None = Field(None, description="file holding the AES key")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Dispatch
+    recommendations: int = Field(5, ge=1, le=50)
+    offer_timeout_s: float = Field(90.0, gt=0, description="an unanswered offer moves on after this")
+    position_max_age_s: float = Field(900.0, gt=0, description="older GPS: measure from home station")
+    circuity: float = Field(1.3, ge=1.0, description="road km per straight-line km")
+    speed_kmh: float = Field(50.0, gt=0, description="average rescue driving speed")
+    max_dispatch_km: float = Field(500.0, gt=0, description="vans further away are not candidates")
+
+    # Positions
+    position_future_tolerance_s: float = Field(120.0, ge=0)
+    max_positions_per_request: int = Field(1000, ge=1)
+
+    # Background work
+    timer_interval_s: float = Field(1.0, gt=0)
+    poll_interval_s: float = Field(0.5, gt=0, description="how often other processes' writes are read")
+
+    def dispatch_params(self) -> DispatchParams:
+        return DispatchParams(
+            position_max_age_s=self.position_max_age_s,
+            circuity=self.circuity,
+            speed_kmh=self.speed_kmh,
+            k=self.recommendations,
+        )
+
+    def resolved_key(self) -> str | None:
+        if self.cipher_key is not None:
+            return self.cipher_key.get_secret_value()
+        if self.key_file is not None and self.key_file.exists():
+            return self.key_file.read_text().strip()
+        return None

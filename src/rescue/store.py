@@ -1,0 +1,49 @@
+"""From a store URL (`sqlite:///path`, `postgresql://...`) to the library's environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+
+class BadStoreURL(ValueError):
+    pass
+
+
+def store_env(url: str) -> dict[str, str]:
+    """The eventsourcing settings for a store URL; a SQLite file's folder is created."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        # sqlite:///var/rescue.db is relative, sqlite:////abs/rescue.db absolute.
+        raw = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+        if not raw:
+            raise BadStoreURL(f"expected sqlite:///path/to/file.db, got {url!r}")
+        path = Path(unquote(raw))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(path),
+            # Writers from several threads and processes queue for the lock
+            # instead of failing at once.
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    if parts.scheme in ("postgresql", "postgres"):
+        if not parts.hostname or not parts.path.strip("/"):
+            raise BadStoreURL(f"expected postgresql://user:pass@host:port/db, got {url!r}")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(parts.path.strip("/")),
+            "POSTGRES_HOST": parts.hostname,
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "20",
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+        }
+    raise BadStoreURL(f"unsupported store URL {url!r}: use sqlite:///path or postgresql://...")
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite:")

@@ -1,0 +1,106 @@
+"""Rescue vans: what they carry, where they are based, whether they are free."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from rescue.errors import Conflict
+from rescue.ids import van_uuid
+from rescue.vocabulary import VanStatus
+
+
+class Van(Aggregate):
+    """A van holds at most one incident at a time: offered, then engaged, then released.
+
+    The van's GPS track lives in its own aggregate (`VanTrack`) so that a
+    stream of position reports never conflicts with an offer being made.
+    """
+
+    @staticmethod
+    def create_id(van_id: str, **_: Any) -> Any:
+        return van_uuid(van_id)
+
+    @event("Registered")
+    def __init__(
+        self,
+        van_id: str,
+        call_sign: str,
+        station_id: str,
+        capabilities: list[str],
+        actor: dict[str, Any],
+    ) -> None:
+        self.van_id = van_id
+        self.call_sign = call_sign
+        self.station_id = station_id
+        self.capabilities = list(capabilities)
+        self.on_duty = False
+        self.incident_id: str | None = None
+        self.engaged = False
+
+    @property
+    def status(self) -> VanStatus:
+        if self.incident_id is not None:
+            return VanStatus.BUSY if self.engaged else VanStatus.OFFERED
+        return VanStatus.AVAILABLE if self.on_duty else VanStatus.OFF_DUTY
+
+    @property
+    def is_free(self) -> bool:
+        return self.status is VanStatus.AVAILABLE
+
+    def as_public(self) -> dict[str, Any]:
+        return {
+            "van_id": self.van_id,
+            "call_sign": self.call_sign,
+            "station_id": self.station_id,
+            "capabilities": self.capabilities,
+            "on_duty": self.on_duty,
+            "status": self.status.value,
+            "incident_id": self.incident_id,
+        }
+
+    def change_shift(self, on_duty: bool, actor: dict[str, Any]) -> None:
+        if on_duty == self.on_duty:
+            return
+        self._shift_changed(on_duty=on_duty, actor=actor)
+
+    @event("ShiftChanged")
+    def _shift_changed(self, on_duty: bool, actor: dict[str, Any]) -> None:
+        self.on_duty = on_duty
+
+    def offer(self, incident_id: str, actor: dict[str, Any]) -> None:
+        if not self.is_free:
+            raise Conflict(
+                f"van {self.van_id} is {self.status.value}, not available",
+                self.as_public(),
+            )
+        self._offered(incident_id=incident_id, actor=actor)
+
+    @event("Offered")
+    def _offered(self, incident_id: str, actor: dict[str, Any]) -> None:
+        self.incident_id = incident_id
+        self.engaged = False
+
+    def engage(self, incident_id: str, actor: dict[str, Any]) -> None:
+        self._require_holding(incident_id)
+        self._engaged(incident_id=incident_id, actor=actor)
+
+    @event("Engaged")
+    def _engaged(self, incident_id: str, actor: dict[str, Any]) -> None:
+        self.engaged = True
+
+    def release(self, incident_id: str, reason: str, actor: dict[str, Any]) -> None:
+        self._require_holding(incident_id)
+        self._released(incident_id=incident_id, reason=reason, actor=actor)
+
+    @event("Released")
+    def _released(self, incident_id: str, reason: str, actor: dict[str, Any]) -> None:
+        self.incident_id = None
+        self.engaged = False
+
+    def _require_holding(self, incident_id: str) -> None:
+        if self.incident_id != incident_id:
+            raise Conflict(
+                f"van {self.van_id} does not hold incident {incident_id}", self.as_public()
+            )
