@@ -173,7 +173,7 @@ class PositionWriter:
                 )
             replies.append(reply)
         try:
-            self._app.save(*touched.values(), *extra)
+            self._app.append([*touched.values(), *extra])
         except Exception:
             # The pending events were not stored; the cached tracks are ahead of the store.
             for van_id in touched:
