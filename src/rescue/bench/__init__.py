@@ -1,0 +1,1 @@
+"""Benchmarks: each measures the project against a raw baseline in the same run."""
