@@ -61,7 +61,7 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
-@app.command("key")
+@keys.command("new")
 def key_new(
     path: Annotated[Path, typer.Argument(help="file to create (mode 0600)")],
 ) -> None:
