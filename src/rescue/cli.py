@@ -20,7 +20,9 @@ users = typer.Typer(help="Access tokens: add and revoke.", no_args_is_help=True)
 network_cli = typer.Typer(
     help="The service network: load, export and import.", no_args_is_help=True
 )
+keys = typer.Typer(help="The cipher key sealing callers' personal data.", no_args_is_help=True)
 app.add_typer(users, name="users")
+app.add_typer(keys, name="key")
 app.add_typer(network_cli, name="network")
 
 DbOption = Annotated[
