@@ -13,8 +13,8 @@ log = logging.getLogger("rescue.background")
 class Background:
     """A thread that ticks every `timer_interval_s`.
 
-    Each tick reads what other processes wrote, moves expired offers on to the
-    next van, and offers queued incidents if vans are free. A failing tick is
+    Each tick moves expired offers on to the next van, records late arrivals,
+    and offers queued incidents if vans are free. A failing tick is
     logged and the next one tries again: timers must survive a store hiccup.
     """
 
@@ -31,8 +31,8 @@ class Background:
         self._thread.join(timeout=10)
 
     def tick(self) -> None:
-        self._app.follower.catch_up()
         self._app.expire_due_offers()
+        self._app.flag_overdue_arrivals(self._app.settings.arrival_margin_min)
         if self._app.view.queued() and self._app.view.free_vans_exist():
             self._app.offer_queued()
 

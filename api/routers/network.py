@@ -18,6 +18,7 @@ from rescue.api.deps import (
 from rescue.api.replies import idempotency_key, respond
 from rescue.api.schemas import ChangeShift, RegisterStation, RegisterVan, ReportPosition, dumped
 from rescue.positions import PositionReport
+from rescue.projections.changes import van_status
 from rescue.validation import check_recorded_at
 from rescue.vocabulary import Role
 
@@ -61,21 +62,9 @@ def register_van(
 @router.get("/vans")
 def list_vans(app: AppDep, _: AnyRoleDep) -> list[dict[str, Any]]:
     """Lists vans with status and latest position."""
-    return [
-        {
-            "van_id": v.van_id,
-            "call_sign": v.call_sign,
-            "station_id": v.station_id,
-            "capabilities": sorted(v.capabilities),
-            "on_duty": v.on_duty,
-            "status": v.status,
-            "incident_id": v.incident_id,
-            "position": None
-            if v.lat is None or v.position_at is None
-            else {"lat": v.lat, "lon": v.lon, "recorded_at": v.position_at.isoformat()},
-        }
-        for v in sorted(app.view.vans.values(), key=lambda v: v.van_id)
-    ]
+    with app.view.lock:
+        vans = [dict(v) for v in app.view.vans.values()]
+    return [{**v, "status": van_status(v)} for v in sorted(vans, key=lambda v: v["van_id"])]
 
 
 @router.get("/vans/{van_id}")

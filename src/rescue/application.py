@@ -27,9 +27,9 @@ from rescue.follower import LogFollower
 from rescue.idempotency import IdempotencyKey, Reply, StoredReply
 from rescue.ids import account_uuid, station_uuid, token_uuid, van_uuid
 from rescue.incidents import Incident
-from rescue.live_view import LiveView
 from rescue.priority import SafetyFacts, priority_for, priority_reasons
 from rescue.privacy import PersonalData
+from rescue.projections.live import LiveView
 from rescue.settings import Settings
 from rescue.stations import Station
 from rescue.store import store_env
@@ -93,7 +93,12 @@ class RescueApp(Application[UUID]):
         self.privacy = PersonalData(settings.resolved_key())
         self.view = LiveView()
         self.follower = LogFollower(self, self.view.apply)
+        self.follower.start()
         self.follower.catch_up()
+
+    def close(self) -> None:
+        self.follower.stop()
+        super().close()
 
     # -- the command runner ---------------------------------------------------
 
@@ -116,14 +121,16 @@ class RescueApp(Application[UUID]):
                     )
                 )
             try:
-                self.save(*changed, *extra)
+                recordings = self.save(*changed, *extra)
             except IntegrityError:
                 # Someone else changed one of these aggregates first: run the
                 # command again on what they left.
                 continue
             except OperationalError as error:
                 raise Unavailable(f"the store is unavailable: {error}") from error
-            self.follower.catch_up()
+            # Read-your-writes: the next command (or the reply's reader) sees this one.
+            if recordings:
+                self.follower.wait_for(max(r.notification.id for r in recordings))
             return reply
         raise Conflict("too many concurrent changes to the same records; try again")
 
@@ -394,16 +401,11 @@ class RescueApp(Application[UUID]):
         return geodesic_km(lat, lon, incident.location["lat"], incident.location["lon"])
 
     def _effective_point(self, van: Van) -> tuple[float, float]:
-        state = self.view.vans.get(van.van_id)
-        now = self.clock()
-        if (
-            state is not None
-            and state.position_at is not None
-            and state.lat is not None
-            and state.lon is not None
-            and (now - state.position_at).total_seconds() <= self.params.position_max_age_s
+        fix = self.view.latest_fix(van.van_id)
+        if fix is not None and (self.clock() - fix[2]).total_seconds() <= (
+            self.params.position_max_age_s
         ):
-            return state.lat, state.lon
+            return fix[0], fix[1]
         station = self.station(van.station_id)
         return station.lat, station.lon
 
@@ -418,7 +420,7 @@ class RescueApp(Application[UUID]):
             if not self.view.free_vans_exist():
                 break
 
-            def body(incident_id: str = waiting.incident_id) -> tuple[Sequence[Aggregate], Reply]:
+            def body(incident_id: str = waiting["incident_id"]) -> tuple[Sequence[Aggregate], Reply]:
                 incident = self.incident(incident_id)
                 if incident.status is not IncidentStatus.QUEUED:
                     return [], Reply(200, incident.as_public())
@@ -436,7 +438,7 @@ class RescueApp(Application[UUID]):
         moved = 0
         for due in self.view.offers_due(now):
 
-            def body(incident_id: str = due.incident_id) -> tuple[Sequence[Aggregate], Reply]:
+            def body(incident_id: str = due) -> tuple[Sequence[Aggregate], Reply]:
                 incident = self.incident(incident_id)
                 if (
                     incident.status is not IncidentStatus.OFFERED
@@ -453,6 +455,23 @@ class RescueApp(Application[UUID]):
             self._run(None, body)
             moved += 1
         return moved
+
+    def flag_overdue_arrivals(self, margin_min: float) -> int:
+        """Records an alert for each accepted job whose van is not on scene by ETA plus margin."""
+        flagged = 0
+        for incident_id, van_id, minutes in self.view.arrivals_overdue(self.clock(), margin_min):
+
+            def body(
+                incident_id: str = incident_id, van_id: str = van_id, minutes: float = minutes
+            ) -> tuple[Sequence[Aggregate], Reply]:
+                incident = self.incident(incident_id)
+                if not incident.flag_overdue(van_id, minutes, SYSTEM_ACTOR.as_dict()):
+                    return [], Reply(200, {})
+                return [incident], Reply(200, {})
+
+            self._run(None, body)
+            flagged += 1
+        return flagged
 
     # -- crew and operator steps ------------------------------------------------
 

@@ -182,7 +182,7 @@ _ROUND_SLACK_KM = 1e-3
 #   a common rule of thumb, is 0.07% too long and would break the proof.)
 # The geodesic is one such path, so it is at least `radius` long too.
 _KM_PER_DEG_LAT = 110.5
-_KM_PER_DEG_LON_EQUATOR = 300.0
+_KM_PER_DEG_LON_EQUATOR = 111.3
 _START_RADIUS_KM = 30.0
 # Past this the box is the whole globe anyway.
 _WHOLE_EARTH_KM = 25_000.0

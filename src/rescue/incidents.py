@@ -61,6 +61,8 @@ class Incident(Aggregate):
         self.resolution: dict[str, Any] | None = None
         self.completion: dict[str, Any] | None = None
         self.cancel_reason: str | None = None
+        self.version_accepted: int | None = None
+        self.overdue_flagged_for: tuple[str, int | None] | None = None
 
     # -- guards -----------------------------------------------------------------
 
@@ -178,6 +180,19 @@ class Incident(Aggregate):
         self.station_id = None
         self.offer_expires_at = None
 
+    def flag_overdue(self, van_id: str, overdue_min: float, actor: dict[str, Any]) -> bool:
+        """Records, once per acceptance, that the van is late; False if not applicable."""
+        if self.status not in (S.ACCEPTED, S.EN_ROUTE) or self.van_id != van_id:
+            return False
+        if self.overdue_flagged_for == (van_id, self.version_accepted):
+            return False
+        self._arrival_overdue(van_id=van_id, overdue_min=round(overdue_min, 1), actor=actor)
+        return True
+
+    @event("ArrivalOverdue")
+    def _arrival_overdue(self, van_id: str, overdue_min: float, actor: dict[str, Any]) -> None:
+        self.overdue_flagged_for = (van_id, self.version_accepted)
+
     # -- crew steps -------------------------------------------------------------
 
     def accept(self, van_id: str, eta_min: float, actor: dict[str, Any]) -> None:
@@ -190,6 +205,7 @@ class Incident(Aggregate):
         self.status = S.ACCEPTED
         self.eta_min = eta_min
         self.offer_expires_at = None
+        self.version_accepted = self.version + 1
 
     def depart(self, van_id: str, actor: dict[str, Any]) -> None:
         self._require({S.ACCEPTED}, "depart for")

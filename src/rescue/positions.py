@@ -123,7 +123,6 @@ class PositionWriter:
                 return
             for job, reply in zip(batch, replies, strict=True):
                 job.done.set_result(reply)
-            self._app.follower.catch_up()
             return
 
     def _append(self, batch: list[_Job]) -> list[Reply]:

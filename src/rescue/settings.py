@@ -13,7 +13,9 @@ from rescue.dispatch import DispatchParams
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RESCUE_", extra="ignore")
 
-    db: str = Field("sqlite:///var/rescue.db", description="store URL: sqlite:///path or postgresql://...")
+    db: str = Field(
+        "sqlite:///var/rescue.db", description="store URL: sqlite:///path or postgresql://..."
+    )
     cipher_key: SecretStr | None = Field(None, description="AES key (base64) sealing callers' data")
     key_file: Path | None = Field(None, description="file holding the AES key")
     host: str = "127.0.0.1"
@@ -21,11 +23,19 @@ class Settings(BaseSettings):
 
     # Dispatch
     recommendations: int = Field(5, ge=1, le=50)
-    offer_timeout_s: float = Field(90.0, gt=0, description="an unanswered offer moves on after this")
-    position_max_age_s: float = Field(900.0, gt=0, description="older GPS: measure from home station")
+    offer_timeout_s: float = Field(
+        90.0, gt=0, description="an unanswered offer moves on after this"
+    )
+    position_max_age_s: float = Field(
+        900.0, gt=0, description="older GPS: measure from home station"
+    )
     circuity: float = Field(1.3, ge=1.0, description="road km per straight-line km")
     speed_kmh: float = Field(50.0, gt=0, description="average rescue driving speed")
     max_dispatch_km: float = Field(500.0, gt=0, description="vans further away are not candidates")
+
+    arrival_margin_min: float = Field(
+        15.0, ge=0, description="a van not on scene by ETA plus this raises an alert"
+    )
 
     # Positions
     position_future_tolerance_s: float = Field(120.0, ge=0)
@@ -33,7 +43,6 @@ class Settings(BaseSettings):
 
     # Background work
     timer_interval_s: float = Field(1.0, gt=0)
-    poll_interval_s: float = Field(0.5, gt=0, description="how often other processes' writes are read")
 
     def dispatch_params(self) -> DispatchParams:
         return DispatchParams(

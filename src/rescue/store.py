@@ -22,6 +22,7 @@ def store_env(url: str) -> dict[str, str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": "rescue.chain:ChainedSQLiteRecorder",
             "SQLITE_DBNAME": str(path),
             # Writers from several threads and processes queue for the lock
             # instead of failing at once.
@@ -32,6 +33,8 @@ def store_env(url: str) -> dict[str, str]:
             raise BadStoreURL(f"expected postgresql://user:pass@host:port/db, got {url!r}")
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # Every write also extends the hash chain (rescue.chain).
+            "APPLICATION_RECORDER_TOPIC": "rescue.chain:ChainedPostgresRecorder",
             "POSTGRES_DBNAME": unquote(parts.path.strip("/")),
             "POSTGRES_HOST": parts.hostname,
             "POSTGRES_PORT": str(parts.port or 5432),

@@ -238,6 +238,23 @@ def test_ties_break_by_van_id() -> None:
     assert [c.van_id for c in index.nearest(*site, "tow", k=1)] == ["A"]
 
 
+def test_near_ties_within_rounding_break_by_van_id_at_metre_scale() -> None:
+    # 10.1 m and 10.4 m both round to 0.010 km. At this range the spherical
+    # bound's 1% window is narrower than the rounding, so this checks that the
+    # index keeps vans that only tie after rounding.
+    site = (36.1, 103.8)
+    vans = [
+        van("Z", *at_distance(*site, 270.0, 0.0101)),
+        van("A", *at_distance(*site, 90.0, 0.0104)),
+        van("M", *at_distance(*site, 0.0, 0.0106)),
+    ]
+    index = FleetIndex(vans, NOW)
+    for k in (1, 2):
+        result = index.nearest(*site, "tow", k=k)
+        assert result == rank_by_geodesic(vans, *site, "tow", NOW, k=k)
+        assert [c.van_id for c in result] == ["A", "Z"][:k]
+
+
 def test_eta_follows_the_rounded_distance() -> None:
     site = (30.6, 104.1)
     target = at_distance(*site, 33.0, 37.4567)

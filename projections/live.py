@@ -1,0 +1,180 @@
+"""The process's live board: stations, vans and incidents as documents, kept by the log follower.
+
+Dispatch ranks vans from here (loading 10,000 van aggregates per call would be
+far too slow); the choice is then checked against the van aggregate when the
+offer is saved, so a board a moment out of date can cost a retry but never a
+double assignment. The WebSocket hub streams the same changes to consoles.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from rescue.dispatch import DispatchParams, FleetIndex, VanSnapshot
+from rescue.projections.changes import Doc, board_changes, merge, van_status
+
+# A built index goes stale as GPS fixes age past the freshness limit even when
+# nothing is written, so it is rebuilt at least this often.
+INDEX_MAX_AGE_S = 30.0
+OPEN_STATUSES = frozenset(
+    {"reported", "queued", "offered", "accepted", "en_route", "on_scene", "towing"}
+)
+
+Listener = Callable[[int, list[Doc]], None]
+
+
+class LiveView:
+    def __init__(self) -> None:
+        self.stations: dict[str, Doc] = {}
+        self.vans: dict[str, Doc] = {}
+        self.incidents: dict[str, Doc] = {}
+        self.position = 0
+        self.van_ids: dict[Any, str] = {}  # Van and VanTrack aggregate ids -> van id
+        self._fix_at: dict[str, datetime] = {}
+        self._offer_due: dict[str, datetime] = {}
+        self._accepted: dict[str, tuple[datetime, float, str]] = {}
+        self._listeners: list[Listener] = []
+        self._index: FleetIndex | None = None
+        self._index_built_at: datetime | None = None
+        self.lock = threading.RLock()
+
+    # -- applying events ----------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        with self.lock:
+            self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        with self.lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def apply(self, position: int, event: Any) -> None:
+        name = type(event).__qualname__
+        with self.lock:
+            if name == "Van.Registered":
+                self.van_ids[event.originator_id] = event.van_id
+            elif name == "VanTrack.Started":
+                self.van_ids[event.originator_id] = event.van_id
+            changes = board_changes(event, self.van_ids)
+            for item in changes:
+                self._merge(item, event)
+            self.position = position
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(position, changes)
+
+    def _merge(self, item: Doc, event: Any) -> None:
+        kind, doc_id, fields = item["kind"], item["id"], item["changes"]
+        docs = {"van": self.vans, "incident": self.incidents, "station": self.stations}[kind]
+        doc = docs.setdefault(doc_id, {})
+        merge(doc, fields)
+        if kind != "incident":
+            moved = fields.get("position_at") is not None
+            if moved and doc["position_at"] == fields["position_at"]:
+                self._fix_at[doc_id] = event.recorded_at
+                self._index = None
+            elif not moved:
+                self._index = None
+            return
+        # Timers the background duties need, kept as datetimes.
+        if item["event"] == "ArrivalOverdue":
+            self._accepted.pop(doc_id, None)
+        if "offer_expires_at" in fields:
+            if fields["offer_expires_at"] is None:
+                self._offer_due.pop(doc_id, None)
+            else:
+                self._offer_due[doc_id] = event.expires_at
+        if fields.get("status") == "accepted":
+            self._accepted[doc_id] = (event.timestamp, float(event.eta_min), doc["van_id"])
+        elif "status" in fields:
+            self._accepted.pop(doc_id, None)
+
+    def snapshot(self) -> Doc:
+        """Every document as it stands, and the log position it stands at."""
+        with self.lock:
+            return {
+                "log_position": self.position,
+                "stations": copy.deepcopy(list(self.stations.values())),
+                "vans": [
+                    {**copy.deepcopy(v), "status": van_status(v)} for v in self.vans.values()
+                ],
+                "incidents": copy.deepcopy(
+                    [i for i in self.incidents.values() if i.get("status") in OPEN_STATUSES]
+                ),
+            }
+
+    # -- queries ------------------------------------------------------------
+
+    def fleet_index(self, now: datetime, params: DispatchParams) -> FleetIndex:
+        with self.lock:
+            fresh = (
+                self._index is not None
+                and self._index_built_at is not None
+                and (now - self._index_built_at).total_seconds() < INDEX_MAX_AGE_S
+            )
+            if not fresh or self._index is None:
+                self._index = FleetIndex(self._snapshots(), now, params)
+                self._index_built_at = now
+            return self._index
+
+    def _snapshots(self) -> Iterable[VanSnapshot]:
+        for van in self.vans.values():
+            station = self.stations.get(van["station_id"])
+            if station is None:
+                continue
+            yield VanSnapshot(
+                van_id=van["van_id"],
+                station_id=van["station_id"],
+                capabilities=frozenset(van["capabilities"]),
+                on_duty=van["on_duty"],
+                available=van["incident_id"] is None,
+                home_lat=station["lat"],
+                home_lon=station["lon"],
+                position_lat=van["lat"],
+                position_lon=van["lon"],
+                position_at=self._fix_at.get(van["van_id"]),
+            )
+
+    def latest_fix(self, van_id: str) -> tuple[float, float, datetime] | None:
+        with self.lock:
+            van, at = self.vans.get(van_id), self._fix_at.get(van_id)
+            if van is None or at is None or van["lat"] is None:
+                return None
+            return van["lat"], van["lon"], at
+
+    def queued(self) -> list[Doc]:
+        """Queued incidents, most urgent first, then oldest first."""
+        with self.lock:
+            waiting = [dict(i) for i in self.incidents.values() if i["status"] == "queued"]
+        return sorted(waiting, key=lambda i: (i["priority"], i["reported_at"], i["incident_id"]))
+
+    def offers_due(self, now: datetime) -> list[str]:
+        with self.lock:
+            return [i for i, due in self._offer_due.items() if due <= now]
+
+    def arrivals_overdue(self, now: datetime, margin_min: float) -> list[tuple[str, str, float]]:
+        """(incident, van, minutes late) for accepted jobs not on scene by ETA plus a margin."""
+        late = []
+        with self.lock:
+            for incident_id, (accepted_at, eta_min, van_id) in self._accepted.items():
+                minutes = (now - accepted_at).total_seconds() / 60 - eta_min
+                if minutes > margin_min:
+                    late.append((incident_id, van_id, minutes))
+        return late
+
+    def incidents_with(self, status: str | None, limit: int) -> list[Doc]:
+        with self.lock:
+            chosen = [
+                dict(i) for i in self.incidents.values() if status is None or i["status"] == status
+            ]
+        chosen.sort(key=lambda i: i["reported_at"], reverse=True)
+        return chosen[:limit]
+
+    def free_vans_exist(self) -> bool:
+        with self.lock:
+            return any(v["on_duty"] and v["incident_id"] is None for v in self.vans.values())
