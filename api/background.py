@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from rescue.aftersales import aftersales_for
 from rescue.application import RescueApp
 
 log = logging.getLogger("rescue.background")
@@ -14,7 +15,8 @@ class Background:
     """A thread that ticks every `timer_interval_s`.
 
     Each tick moves expired offers on to the next van, records late arrivals,
-    and offers queued incidents if vans are free. A failing tick is
+    escalates complaints not answered in time, and offers queued incidents if
+    vans are free. A failing tick is
     logged and the next one tries again: timers must survive a store hiccup.
     """
 
@@ -33,6 +35,7 @@ class Background:
     def tick(self) -> None:
         self._app.expire_due_offers()
         self._app.flag_overdue_arrivals(self._app.settings.arrival_margin_min)
+        aftersales_for(self._app).escalate_overdue()
         if self._app.view.queued() and self._app.view.free_vans_exist():
             self._app.offer_queued()
 

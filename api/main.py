@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,7 +10,8 @@ from fastapi import FastAPI
 
 from rescue.api import errors
 from rescue.api.background import Background
-from rescue.api.routers import health, incidents, network
+from rescue.api.hub import BoardHub
+from rescue.api.routers import audit, claims, followups, health, incidents, live, network, osmand
 from rescue.application import RescueApp
 from rescue.positions import PositionWriter
 from rescue.settings import Settings
@@ -23,12 +25,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rescue = RescueApp(settings)
         writer = PositionWriter(rescue)
         background = Background(rescue)
+        hub = BoardHub(rescue.view, asyncio.get_running_loop())
         api.state.rescue = rescue
         api.state.positions = writer
+        api.state.hub = hub
         background.start()
         try:
             yield
         finally:
+            hub.close()
             background.stop()
             writer.close()
             rescue.close()
@@ -43,4 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(health.router)
     api.include_router(network.router)
     api.include_router(incidents.router)
+    api.include_router(live.router)
+    api.include_router(osmand.router)
+    api.include_router(claims.router)
+    api.include_router(followups.router)
+    api.include_router(audit.router)
     return api

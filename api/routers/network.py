@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from rescue.api.deps import (
     AdminDep,
@@ -15,11 +16,10 @@ from rescue.api.deps import (
     WriterDep,
     require_own_van,
 )
+from rescue.api.position_input import BODY_SCHEMA, BadPositions, read_positions
 from rescue.api.replies import idempotency_key, respond
-from rescue.api.schemas import ChangeShift, RegisterStation, RegisterVan, ReportPosition, dumped
-from rescue.positions import PositionReport
+from rescue.api.schemas import ChangeShift, RegisterStation, RegisterVan, dumped
 from rescue.projections.changes import van_status
-from rescue.validation import check_recorded_at
 from rescue.vocabulary import Role
 
 router = APIRouter(prefix="/api", tags=["network"])
@@ -91,10 +91,15 @@ def change_shift(
     return respond(app.change_shift(van_id, body.on_duty, principal.actor, idem))
 
 
-@router.post("/vans/{van_id}/positions", status_code=202)
-def report_positions(
+@router.post(
+    "/vans/{van_id}/positions",
+    status_code=202,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": BODY_SCHEMA}}}
+    },
+)
+async def report_positions(
     van_id: str,
-    body: Annotated[ReportPosition | list[ReportPosition], Body()],
     request: Request,
     app: AppDep,
     writer: WriterDep,
@@ -105,29 +110,23 @@ def report_positions(
     if principal.role != Role.CREW:
         raise HTTPException(403, "positions are reported by the van's crew")
     require_own_van(principal, van_id)
-    reports = body if isinstance(body, list) else [body]
-    limit = app.settings.max_positions_per_request
-    if not reports or len(reports) > limit:
-        raise HTTPException(422, f"send between 1 and {limit} positions per request")
-    checked = []
-    for i, r in enumerate(reports):
-        try:
-            at = check_recorded_at(
-                r.recorded_at, now=app.clock(), tolerance_s=app.settings.position_future_tolerance_s
-            )
-        except ValueError as error:
-            loc: list[str | int] = (
-                ["body", "recorded_at"]
-                if not isinstance(body, list)
-                else ["body", i, "recorded_at"]
-            )
-            raise HTTPException(
-                422, [{"loc": loc, "msg": str(error), "type": "value_error"}]
-            ) from None
-        checked.append(PositionReport(r.lat, r.lon, at, r.speed_kmh, r.heading, r.accuracy_m))
-    data = [dumped(r) for r in reports]
+    try:
+        raw = await request.json()
+    except ValueError:
+        raise HTTPException(
+            422, [{"loc": ["body"], "msg": "the body must be JSON", "type": "json_invalid"}]
+        ) from None
+    try:
+        checked, data = read_positions(
+            raw,
+            now=app.clock(),
+            tolerance_s=app.settings.position_future_tolerance_s,
+            limit=app.settings.max_positions_per_request,
+        )
+    except BadPositions as error:
+        raise HTTPException(422, error.details) from None
     idem = idempotency_key(principal, key, request.url.path, data)
-    reply = writer.submit(van_id, checked, idem)
+    reply = await run_in_threadpool(writer.submit, van_id, checked, idem)
     if reply.status_code >= 400:
         raise HTTPException(reply.status_code, reply.body.get("detail"))
     return respond(reply)

@@ -41,6 +41,22 @@ class Settings(BaseSettings):
     position_future_tolerance_s: float = Field(120.0, ge=0)
     max_positions_per_request: int = Field(1000, ge=1)
 
+    # Live feeds
+    ws_queue_limit: int = Field(
+        2000, ge=1, description="frames queued for one socket before it is coalesced, then dropped"
+    )
+
+    # After-sales (rescue.aftersales)
+    followup_delay_h: float = Field(
+        24.0, gt=0, description="the follow-up call is due this long after completion"
+    )
+    followup_retry_h: float = Field(
+        2.0, gt=0, description="a customer not reached is called again after this"
+    )
+    complaint_answer_h: float = Field(
+        24.0, gt=0, description="an unanswered complaint escalates after this"
+    )
+
     # Background work
     timer_interval_s: float = Field(1.0, gt=0)
 

@@ -1,0 +1,189 @@
+"""Fan-out of board changes to WebSocket clients.
+
+The log follower applies each event to the live board in its own thread and
+hands the changes here; they are serialised once and queued for every client
+that wants them, in the event loop. Each client has a bounded queue:
+
+- a client that falls behind has its queued GPS updates coalesced (only the
+  latest per van is kept; the position it stands for is the latest one), which
+  is lossless for the map and shrinks the backlog to one message per van;
+- a client still over the limit after that is closed with code 4008 ("too
+  slow"), so it can reconnect with `?after=` and resume. It never delays the
+  writers or the other clients: nothing here waits on a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from rescue.projections.changes import Doc
+from rescue.projections.live import LiveView
+
+TOO_SLOW = 4008
+DEFAULT_QUEUE_LIMIT = 2000
+
+
+def frame(position: int, item: Doc) -> bytes:
+    return orjson.dumps({"type": "change", "log_position": position, **item})
+
+
+@dataclass(eq=False)
+class Client:
+    """One socket's queue of frames; `wanted(item)` filters what it gets."""
+
+    wanted: Callable[[Doc], bool]
+    limit: int = DEFAULT_QUEUE_LIMIT
+    # Frames at or below this position were already covered (snapshot or replay).
+    covered: int = 0
+    # (log position, (van, fix time) for a pure GPS change else None, frame)
+    queue: deque[tuple[int, tuple[str, str] | None, bytes]] = field(default_factory=deque)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    closed_reason: str | None = None
+    coalesced: int = 0
+    # Called once when the client is dropped: cancels its handler, which may be
+    # stuck writing to a socket nobody reads.
+    on_drop: Callable[[], object] | None = None
+
+    def offer(self, position: int, item: Doc, data: bytes) -> None:
+        if position <= self.covered or self.closed_reason is not None:
+            return
+        if not self.wanted(item):
+            return
+        # Only a pure GPS change can be coalesced: it carries the whole fix.
+        van_fix = (
+            (item["id"], item["changes"]["position_at"])
+            if item["event"] == "PositionReported"
+            else None
+        )
+        self.queue.append((position, van_fix, data))
+        if len(self.queue) > self.limit:
+            self._coalesce()
+            if len(self.queue) > self.limit:
+                self.closed_reason = "too slow: the client did not keep up with the board"
+                self.queue.clear()
+                if self.on_drop is not None:
+                    self.on_drop()
+        self.ready.set()
+
+    def _coalesce(self) -> None:
+        # Per van, keep the newest fix (not the last queued: tablets resend old fixes).
+        best: dict[str, tuple[str, int]] = {}
+        for index, (_, fix, _) in enumerate(self.queue):
+            if fix is not None and (fix[0] not in best or fix[1] >= best[fix[0]][0]):
+                best[fix[0]] = (fix[1], index)
+        kept = deque(
+            entry
+            for index, entry in enumerate(self.queue)
+            if entry[1] is None or best[entry[1][0]][1] == index
+        )
+        self.coalesced += len(self.queue) - len(kept)
+        self.queue = kept
+
+
+class BoardHub:
+    """Attached to the live board; owned by the event loop that serves the sockets."""
+
+    def __init__(self, view: LiveView, loop: asyncio.AbstractEventLoop) -> None:
+        self.view = view
+        self.loop = loop
+        self.clients: set[Client] = set()
+        self._pending: deque[tuple[int, list[Doc]]] = deque()
+        self._pending_lock = threading.Lock()
+        self._scheduled = False
+        self.frames_sent = 0
+        self.dropped_clients = 0
+        view.subscribe(self._on_changes)
+
+    def close(self) -> None:
+        self.view.unsubscribe(self._on_changes)
+
+    def _on_changes(self, position: int, changes: list[Doc]) -> None:
+        """Called in the follower's thread: hand over and wake the loop once per burst."""
+        if not changes:
+            return
+        with self._pending_lock:
+            self._pending.append((position, changes))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        try:
+            self.loop.call_soon_threadsafe(self._fan_out)
+        except RuntimeError:  # the loop is closed: the server is stopping
+            pass
+
+    def _fan_out(self) -> None:
+        with self._pending_lock:
+            batch = list(self._pending)
+            self._pending.clear()
+            self._scheduled = False
+        for position, changes in batch:
+            for item in changes:
+                data = frame(position, item)
+                for client in self.clients:
+                    client.offer(position, item, data)
+
+    def register(self, client: Client, *, snapshot: bool = False) -> tuple[int, Doc | None]:
+        """Adds a client; returns the position its snapshot (or a replay) must cover.
+
+        Runs in the loop thread holding the board's lock, so every change is either
+        in the board already (at or below the returned position, and in the
+        snapshot) or still to be fanned out to this client.
+        """
+        with self.view.lock:
+            self.clients.add(client)
+            client.covered = self.view.position
+            return self.view.position, self.view.snapshot() if snapshot else None
+
+    def unregister(self, client: Client) -> None:
+        self.clients.discard(client)
+        if client.closed_reason is not None:
+            self.dropped_clients += 1
+
+
+def station_filter(view: LiveView, station_id: str | None) -> Callable[[Doc], bool]:
+    if station_id is None:
+        return lambda item: True
+
+    def wanted(item: Doc) -> bool:
+        kind = item["kind"]
+        if kind == "station":
+            return bool(item["id"] == station_id)
+        if kind == "van":
+            van = view.vans.get(item["id"])
+            return van is not None and van.get("station_id") == station_id
+        incident = view.incidents.get(item["id"], {})
+        return bool(incident.get("station_id") == station_id or item["changes"].get(
+            "station_id") == station_id)
+
+    return wanted
+
+
+def bbox_filter(
+    view: LiveView, bbox: tuple[float, float, float, float] | None
+) -> Callable[[Doc], bool]:
+    if bbox is None:
+        return lambda item: True
+    min_lon, min_lat, max_lon, max_lat = bbox
+
+    def inside(doc: dict[str, Any] | None) -> bool:
+        if doc is None or doc.get("lat") is None:
+            return False
+        return bool(min_lat <= doc["lat"] <= max_lat and min_lon <= doc["lon"] <= max_lon)
+
+    def wanted(item: Doc) -> bool:
+        kind = item["kind"]
+        if kind == "van":
+            # A van entering or leaving the box is news either way.
+            return inside(item["changes"]) or inside(view.vans.get(item["id"]))
+        if kind == "incident":
+            return inside(item["changes"]) or inside(view.incidents.get(item["id"]))
+        return inside(item["changes"]) or inside(view.stations.get(item["id"]))
+
+    return wanted

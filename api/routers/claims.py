@@ -1,0 +1,130 @@
+"""Warranty claims: the decision and form built from the log, and the claim's recorded life."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rescue.aftersales import aftersales_for
+from rescue.api.deps import AdminDep, AppDep, DeskDep, IdempotencyHeader, roles
+from rescue.api.replies import idempotency_key, respond
+from rescue.application import Principal
+from rescue.vocabulary import Role
+
+router = APIRouter(prefix="/api/incidents/{incident_id}/claim", tags=["claims"])
+
+SubmitterDep = Annotated[Principal, roles(Role.OPERATOR, Role.ADMIN)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Reference = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DecideApproval(Strict):
+    """The after-sales section's decision on a claim whose cause is hard to establish."""
+
+    approved: bool
+    evidence: Text = Field(description="the owner's maintenance evidence the decision rests on")
+
+
+class AnswerClaim(Strict):
+    """The maker's answer to a submitted claim; a rejection gives its reason."""
+
+    approved: bool
+    reason: Text | None = None
+    reference: Reference | None = None
+
+    @model_validator(mode="after")
+    def _rejection_has_reason(self) -> AnswerClaim:
+        if not self.approved and not self.reason:
+            raise ValueError("reason: a rejected claim records why")
+        return self
+
+
+class SettleClaim(Strict):
+    amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2, description="yuan")
+    reference: Reference | None = None
+
+
+def _post(request: Request, principal: Principal, key: str | None, body: BaseModel | None) -> Any:
+    data = body.model_dump(mode="json") if body is not None else {}
+    return idempotency_key(principal, key, request.url.path, data)
+
+
+@router.get("")
+def get_claim(incident_id: str, app: AppDep, _: DeskDep) -> dict[str, Any]:
+    """The warranty decision and the claim form, each field citing its event (operator, auditor)."""
+    return aftersales_for(app).claim(incident_id)
+
+
+@router.post("/approval")
+def decide_approval(
+    incident_id: str,
+    body: DecideApproval,
+    request: Request,
+    app: AppDep,
+    admin: AdminDep,
+    key: IdempotencyHeader = None,
+) -> JSONResponse:
+    """Settles a needs_approval claim citing maintenance evidence (admin: after-sales)."""
+    idem = _post(request, admin, key, body)
+    return respond(
+        aftersales_for(app).decide_approval(
+            incident_id, body.approved, body.evidence, admin.actor, idem
+        )
+    )
+
+
+@router.post("/submit")
+def submit_claim(
+    incident_id: str,
+    request: Request,
+    app: AppDep,
+    principal: SubmitterDep,
+    key: IdempotencyHeader = None,
+) -> JSONResponse:
+    """Submits the drafted claim to the maker; needs the customer's sign-off (operator, admin)."""
+    idem = _post(request, principal, key, None)
+    return respond(aftersales_for(app).submit_claim(incident_id, principal.actor, idem))
+
+
+@router.post("/answer")
+def answer_claim(
+    incident_id: str,
+    body: AnswerClaim,
+    request: Request,
+    app: AppDep,
+    admin: AdminDep,
+    key: IdempotencyHeader = None,
+) -> JSONResponse:
+    """Records the maker's answer: approved, or rejected with a reason (admin)."""
+    idem = _post(request, admin, key, body)
+    return respond(
+        aftersales_for(app).answer_claim(
+            incident_id, body.approved, body.reason, body.reference, admin.actor, idem
+        )
+    )
+
+
+@router.post("/settle")
+def settle_claim(
+    incident_id: str,
+    body: SettleClaim,
+    request: Request,
+    app: AppDep,
+    admin: AdminDep,
+    key: IdempotencyHeader = None,
+) -> JSONResponse:
+    """Records the settlement (索赔结算) of an approved claim (admin)."""
+    idem = _post(request, admin, key, body)
+    return respond(
+        aftersales_for(app).settle_claim(
+            incident_id, body.amount, body.reference, admin.actor, idem
+        )
+    )

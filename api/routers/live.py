@@ -1,0 +1,388 @@
+"""WebSocket feeds: `/ws/board` for consoles, `/ws/crew` for a van's tablet.
+
+Protocol (JSON text frames):
+- authenticate with `?token=` or a first message `{"token": "..."}` (within 10 s);
+- `/ws/board[?after=N][&bbox=minlon,minlat,maxlon,maxlat][&station=ID]`: without
+  `after`, a `snapshot` (every station, van and open incident, with its
+  `log_position`), then one `change` per document an event changes, each with
+  its `log_position`. With `after=N`, the changes after N are replayed from the
+  event log (so also after a server restart), then the live ones follow: no gap,
+  no repeat. A `heartbeat` with the current position every 15 s;
+- `/ws/crew`: the van's document and its current job, then changes to that van
+  and to any incident it was offered. The tablet may send
+  `{"type": "positions", "reports": [...], "key": "..."}` and
+  `{"type": "step", "incident_id": "...", "action": "accept", "data": {...}, "key": "..."}`;
+  each gets `{"type": "ack", "ref": <its "ref">, "status": <HTTP status>, "body": ...}`,
+  with the rules and idempotency of the REST routes.
+
+Close codes: 4401 no valid token, 4403 wrong role, 4400 bad parameters or
+malformed frames, 4008 a client too slow to keep up (reconnect with `after`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from rescue.api.deps import DeskDep
+from rescue.api.hub import TOO_SLOW, BoardHub, Client, bbox_filter, frame, station_filter
+from rescue.api.position_input import BadPositions, read_positions
+from rescue.api.schemas import (
+    Accept,
+    Complete,
+    Decline,
+    Diagnose,
+    NoBody,
+    Resolve,
+    dumped,
+)
+from rescue.application import Principal, RescueApp
+from rescue.errors import Conflict, Invalid, NotFound, RescueError
+from rescue.idempotency import IdempotencyKey
+from rescue.positions import PositionWriter
+from rescue.projections.changes import board_changes, van_status
+from rescue.vocabulary import Role
+
+router = APIRouter()
+HEARTBEAT_S = 15.0
+# A resume further back than this gets a fresh snapshot instead of a replay.
+MAX_REPLAY = 200_000
+MAX_FRAME_BYTES = 256 * 1024
+CREW_STEPS: dict[str, type[Any]] = {
+    "accept": Accept,
+    "decline": Decline,
+    "depart": NoBody,
+    "arrive": NoBody,
+    "diagnose": Diagnose,
+    "resolve": Resolve,
+    "complete": Complete,
+}
+
+
+class Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+async def _authenticate(ws: WebSocket, app: RescueApp, roles: set[str]) -> Principal:
+    token = ws.query_params.get("token")
+    if token is None:
+        try:
+            first = await asyncio.wait_for(ws.receive_text(), timeout=10)
+            token = orjson.loads(first).get("token")
+        except (TimeoutError, orjson.JSONDecodeError, AttributeError, KeyError):
+            token = None
+    if not isinstance(token, str) or not token:
+        raise Refused(4401, "send a token: ?token= or a first message {\"token\": ...}")
+    principal = await run_in_threadpool(app.authenticate, token)
+    if principal is None:
+        raise Refused(4401, "token not recognised or revoked")
+    if principal.role not in roles:
+        raise Refused(4403, f"this feed is not for the {principal.role} role")
+    return principal
+
+
+async def _pump(ws: WebSocket, client: Client) -> None:
+    """Sends the client's queue; stops when the socket or the client is closed."""
+    while True:
+        await client.ready.wait()
+        client.ready.clear()
+        while client.queue:
+            if client.closed_reason is not None:
+                client.queue.clear()
+                raise Refused(TOO_SLOW, client.closed_reason)
+            position, _, data = client.queue.popleft()
+            if position > client.covered:  # not already in the snapshot
+                await ws.send_text(data.decode())
+        if client.closed_reason is not None:
+            raise Refused(TOO_SLOW, client.closed_reason)
+
+
+async def _heartbeat(ws: WebSocket, hub: BoardHub) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_S)
+        await ws.send_text(
+            orjson.dumps({"type": "heartbeat", "log_position": hub.view.position}).decode()
+        )
+
+
+async def _drain_incoming(ws: WebSocket) -> None:
+    """Board clients only listen; reading notices a close, and rejects floods of junk."""
+    while True:
+        message = await ws.receive_text()
+        if len(message) > MAX_FRAME_BYTES:
+            raise Refused(4400, "frame too large")
+
+
+def _replay(app: RescueApp, after: int, upto: int) -> list[bytes]:
+    """The change frames of the events after `after` up to `upto`, from the stored log."""
+    frames: list[bytes] = []
+    position = after
+    while position < upto:
+        page = app.recorder.select_notifications(
+            start=position, limit=1000, stop=upto, inclusive_of_start=False
+        )
+        if not page:
+            break
+        for notification in page:
+            event = app.mapper.to_domain_event(notification)
+            for item in board_changes(event, app.view.van_ids):
+                frames.append(frame(notification.id, item))
+            position = notification.id
+    return frames
+
+
+def _parse_board_params(ws: WebSocket) -> tuple[int | None, Any, str | None]:
+    params = ws.query_params
+    after: int | None = None
+    if "after" in params:
+        try:
+            after = int(params["after"])
+        except ValueError:
+            raise Refused(4400, "after must be a log position (an integer)") from None
+        if after < 0:
+            raise Refused(4400, "after must not be negative")
+    bbox = None
+    if "bbox" in params:
+        try:
+            parts = [float(p) for p in params["bbox"].split(",")]
+        except ValueError:
+            raise Refused(4400, "bbox is minlon,minlat,maxlon,maxlat") from None
+        if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
+            raise Refused(4400, "bbox is minlon,minlat,maxlon,maxlat")
+        bbox = (parts[0], parts[1], parts[2], parts[3])
+    return after, bbox, params.get("station")
+
+
+@router.websocket("/ws/board")
+async def board_feed(ws: WebSocket) -> None:
+    await ws.accept()
+    app: RescueApp = ws.app.state.rescue
+    hub: BoardHub = ws.app.state.hub
+    client: Client | None = None
+    try:
+        after, bbox, station = _parse_board_params(ws)
+        await _authenticate(ws, app, {Role.OPERATOR, Role.AUDITOR})
+        by_station, by_box = station_filter(app.view, station), bbox_filter(app.view, bbox)
+        client = Client(
+            wanted=lambda item: by_station(item) and by_box(item),
+            limit=app.settings.ws_queue_limit,
+            on_drop=_canceller(),
+        )
+        head = app.view.position
+        fresh = after is None or head - after > MAX_REPLAY
+        start, snapshot = hub.register(client, snapshot=fresh)
+        if after is not None:
+            client.covered = max(client.covered, after)
+        if snapshot is not None:
+            await ws.send_text(orjson.dumps({"type": "snapshot", **snapshot}).decode())
+        else:
+            assert after is not None
+            for data in await run_in_threadpool(_replay, app, after, start):
+                await ws.send_text(data.decode())
+        await _serve(ws, client, hub, _drain_incoming(ws))
+    except Refused as refused:
+        await _close(ws, refused.code, refused.reason)
+    except WebSocketDisconnect:
+        pass
+    except asyncio.CancelledError:
+        if client is None or client.closed_reason is None:
+            raise
+        await _close_dropped(ws, client)
+    finally:
+        if client is not None:
+            hub.unregister(client)
+
+
+def _canceller() -> Any:
+    task = asyncio.current_task()
+    return task.cancel if task is not None else None
+
+
+async def _serve(ws: WebSocket, client: Client, hub: BoardHub, reader: Any) -> None:
+    tasks = [
+        asyncio.ensure_future(_pump(ws, client)),
+        asyncio.ensure_future(_heartbeat(ws, hub)),
+        asyncio.ensure_future(reader),
+    ]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()  # re-raises Refused or the disconnect
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        await ws.close(code=code, reason=reason[:120])
+
+
+async def _close_dropped(ws: WebSocket, client: Client) -> None:
+    # The socket of a dropped client is usually full: the close frame may never
+    # get out, so don't wait for it; the server aborts the connection after
+    # its close timeout.
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(_close(ws, TOO_SLOW, client.closed_reason or "too slow"), 1.0)
+
+
+# -- crew -----------------------------------------------------------------------------
+
+
+@router.websocket("/ws/crew")
+async def crew_feed(ws: WebSocket) -> None:
+    await ws.accept()
+    app: RescueApp = ws.app.state.rescue
+    hub: BoardHub = ws.app.state.hub
+    writer: PositionWriter = ws.app.state.positions
+    client: Client | None = None
+    try:
+        principal = await _authenticate(ws, app, {Role.CREW})
+        van_id = principal.van_id or ""
+        mine: set[str] = set()
+
+        def wanted(item: dict[str, Any]) -> bool:
+            if item["kind"] == "van":
+                if item["id"] != van_id:
+                    return False
+                offered = item["changes"].get("incident_id")
+                if offered:
+                    mine.add(offered)
+                return True
+            if item["kind"] == "incident":
+                if item["changes"].get("van_id") == van_id:
+                    mine.add(item["id"])
+                return item["id"] in mine
+            return False
+
+        client = Client(wanted=wanted, limit=app.settings.ws_queue_limit, on_drop=_canceller())
+        hub.register(client)
+        snapshot = await run_in_threadpool(_crew_snapshot, app, van_id)
+        if snapshot["job"] is not None:
+            mine.add(snapshot["job"]["incident_id"])
+        client.covered = max(client.covered, snapshot["log_position"])
+        await ws.send_text(orjson.dumps({"type": "snapshot", **snapshot}, default=str).decode())
+        await _serve(ws, client, hub, _crew_commands(ws, app, writer, principal))
+    except Refused as refused:
+        await _close(ws, refused.code, refused.reason)
+    except WebSocketDisconnect:
+        pass
+    except asyncio.CancelledError:
+        if client is None or client.closed_reason is None:
+            raise
+        await _close_dropped(ws, client)
+    finally:
+        if client is not None:
+            hub.unregister(client)
+
+
+def _crew_snapshot(app: RescueApp, van_id: str) -> dict[str, Any]:
+    with app.view.lock:
+        position = app.view.position
+        van = dict(app.view.vans.get(van_id, {}))
+    job = None
+    if van.get("incident_id"):
+        job = app.incident_details(van["incident_id"], with_caller=True)
+    return {
+        "log_position": position,
+        "van": {**van, "status": van_status(van)} if van else None,
+        "job": job,
+    }
+
+
+async def _crew_commands(
+    ws: WebSocket, app: RescueApp, writer: PositionWriter, principal: Principal
+) -> None:
+    while True:
+        message = await ws.receive_text()
+        if len(message) > MAX_FRAME_BYTES:
+            raise Refused(4400, "frame too large")
+        try:
+            command = orjson.loads(message)
+        except orjson.JSONDecodeError:
+            raise Refused(4400, "frames must be JSON") from None
+        if not isinstance(command, dict):
+            raise Refused(4400, "frames must be JSON objects")
+        status, body = await run_in_threadpool(_crew_command, app, writer, principal, command)
+        ack = {"type": "ack", "ref": command.get("ref"), "status": status, "body": body}
+        await ws.send_text(orjson.dumps(ack, default=str).decode())
+
+
+def _crew_command(
+    app: RescueApp, writer: PositionWriter, principal: Principal, command: dict[str, Any]
+) -> tuple[int, Any]:
+    """The same rules and idempotency as the REST routes; answers (status, body)."""
+    key = command.get("key")
+    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
+        return 422, {"detail": "key must be a string of 1 to 200 characters"}
+    van_id = principal.van_id or ""
+    try:
+        if command.get("type") == "positions":
+            checked, data = read_positions(
+                command.get("reports"),
+                now=app.clock(),
+                tolerance_s=app.settings.position_future_tolerance_s,
+                limit=app.settings.max_positions_per_request,
+            )
+            path = f"/api/vans/{van_id}/positions"
+            reply = writer.submit(van_id, checked, _key(principal, key, path, data))
+            return reply.status_code, reply.body
+        if command.get("type") == "step":
+            action = command.get("action")
+            model = CREW_STEPS.get(action) if isinstance(action, str) else None
+            if model is None:
+                return 422, {"detail": f"action must be one of {sorted(CREW_STEPS)}"}
+            incident_id = command.get("incident_id")
+            if not isinstance(incident_id, str):
+                return 422, {"detail": "incident_id is required"}
+            data = dumped(model.model_validate(command.get("data") or {}))
+            path = f"/api/incidents/{incident_id}/{action}"
+            idem = _key(principal, key, path, data)
+            reply = app.step(incident_id, action, data, principal, idem)
+            return reply.status_code, reply.body
+        return 422, {"detail": "type must be positions or step"}
+    except BadPositions as error:
+        return 422, {"detail": error.details}
+    except ValidationError as error:
+        return 422, {"detail": orjson.loads(error.json(include_input=False))}
+    except ValueError as error:
+        return 422, {"detail": str(error)}
+    except NotFound as error:
+        return 404, {"detail": str(error)}
+    except Conflict as error:
+        return 409, {"detail": str(error), "state": error.state}
+    except Invalid as error:
+        return 422, {"detail": str(error), "field": error.field}
+    except RescueError as error:
+        return 503, {"detail": str(error)}
+
+
+def _key(principal: Principal, key: str | None, path: str, body: Any) -> IdempotencyKey | None:
+    if key is None:
+        return None
+    return IdempotencyKey.for_request(principal.name, key, "POST", path, body)
+
+
+@router.get("/api/feeds", tags=["live"])
+def feed_stats(request: Request, _: DeskDep) -> dict[str, int]:
+    """Open board and crew sockets, and how many were dropped for being too slow (operator, auditor)."""
+    hub: BoardHub = request.app.state.hub
+    return {
+        "clients": len(hub.clients),
+        "dropped_clients": hub.dropped_clients,
+        "most_queued": max((len(c.queue) for c in hub.clients), default=0),
+        "coalesced": sum(c.coalesced for c in hub.clients),
+        "log_position": hub.view.position,
+    }
