@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from rescue.api import errors
+from rescue.api import errors, pages
 from rescue.api.background import Background
 from rescue.api.hub import BoardHub
 from rescue.api.routers import audit, claims, followups, health, incidents, live, network, osmand
 from rescue.application import RescueApp
 from rescue.positions import PositionWriter
+from rescue.projections.runner import ProjectionRunner
+from rescue.projections.storage import ViewStore
 from rescue.settings import Settings
 
 
@@ -26,6 +28,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         writer = PositionWriter(rescue)
         background = Background(rescue)
         hub = BoardHub(rescue.view, asyncio.get_running_loop())
+        projections = ProjectionRunner(rescue, ViewStore(settings.db))
+        rescue.view.subscribe(projections.wake)
+        projections.start()
+        api.state.projections = projections
         api.state.rescue = rescue
         api.state.positions = writer
         api.state.hub = hub
@@ -33,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            projections.stop()
             hub.close()
             background.stop()
             writer.close()
@@ -47,9 +54,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(api)
     api.include_router(health.router)
     api.include_router(network.router)
+    api.include_router(pages.router)  # before incidents: /api/incidents/search
     api.include_router(incidents.router)
     api.include_router(live.router)
     api.include_router(osmand.router)
+    api.include_router(views.router)
     api.include_router(claims.router)
     api.include_router(followups.router)
     api.include_router(audit.router)

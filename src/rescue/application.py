@@ -20,6 +20,7 @@ from eventsourcing.persistence import IntegrityError, Mapper, OperationalError
 
 from rescue.access import AccessToken, Account, hash_token, new_token
 from rescue.actors import SYSTEM_ACTOR, Actor
+from rescue.aftersales import on_completion
 from rescue.dispatch import Candidate, geodesic_km
 from rescue.errors import Conflict, Invalid, NotFound, Unavailable
 from rescue.fast_mapper import FastPositionMapper
@@ -85,7 +86,7 @@ class RescueApp(Application[UUID]):
         self.recorder.insert_events([to_stored(e) for e in processing.events])
         self._take_snapshots(processing)
 
-    def __init__(self, settings: Settings, *, clock: Clock = utcnow) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock = utcnow, follow: bool = True) -> None:
         super().__init__(env=store_env(settings.db))
         self.settings = settings
         self.clock = clock
@@ -93,8 +94,10 @@ class RescueApp(Application[UUID]):
         self.privacy = PersonalData(settings.resolved_key())
         self.view = LiveView()
         self.follower = LogFollower(self, self.view.apply)
-        self.follower.start()
-        self.follower.catch_up()
+        # Tools that only read the log in bulk (rebuilds, audits) need no live board.
+        if follow:
+            self.follower.start()
+            self.follower.catch_up()
 
     def close(self) -> None:
         self.follower.stop()
@@ -530,6 +533,8 @@ class RescueApp(Application[UUID]):
                 van = self.van(van_id or "")
                 van.release(incident_id, "completed", act)
                 changed.append(van)
+                # The claim (or paid-service mark) and the follow-up call, in this transaction.
+                changed += on_completion(self, incident, act)
             elif action == "cancel":
                 bound = incident.cancel(data["reason"], act)
                 if bound is not None:
@@ -571,6 +576,7 @@ class RescueApp(Application[UUID]):
         if version_at is not None:
             then: Incident = self.repository.get(incident.id, version=version_at)
             state = then.as_public()
+            state["last_dispatch"] = then.last_dispatch  # the candidates known then
             if with_caller:
                 state["caller"] = self.privacy.open(then.sealed_caller)
         return {

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from rescue.actors import Actor
+from rescue.audit_cli import audit_cli
 from rescue.errors import RescueError
 from rescue.settings import Settings
 from rescue.vocabulary import Role
@@ -21,9 +23,12 @@ network_cli = typer.Typer(
     help="The service network: load, export and import.", no_args_is_help=True
 )
 keys = typer.Typer(help="The cipher key sealing callers' personal data.", no_args_is_help=True)
+projections_cli = typer.Typer(help="Read models fed from the event log.", no_args_is_help=True)
+app.add_typer(projections_cli, name="projections")
 app.add_typer(users, name="users")
 app.add_typer(keys, name="key")
 app.add_typer(network_cli, name="network")
+app.add_typer(audit_cli, name="audit")
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="sqlite:///path or postgresql://... (env RESCUE_DB)")
@@ -114,6 +119,62 @@ def users_revoke(
     typer.echo(f"revoked {count} token(s) of {name}")
 
 
+@projections_cli.command("run")
+def projections_run(
+    db: DbOption = None,
+    exit_when_current: Annotated[
+        bool, typer.Option(help="stop once the read models reflect the whole log")
+    ] = False,
+) -> None:
+    """Keep the read models current in this process (servers do this themselves too)."""
+    from rescue.application import RescueApp
+    from rescue.projections.runner import ProjectionRunner
+    from rescue.projections.storage import ViewStore
+
+    settings = _settings(db)
+    rescue = RescueApp(settings, follow=False)
+    runner = ProjectionRunner(rescue, ViewStore(settings.db))
+    try:
+        while True:
+            if runner.step() == 0:
+                if exit_when_current:
+                    break
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rescue.close()
+    position = runner.models.position if runner.models else 0
+    typer.echo(f"read models at log position {position}")
+
+
+@projections_cli.command("rebuild")
+def projections_rebuild(db: DbOption = None) -> None:
+    """Rebuild the read models (board, vans, station load, KPIs) from the whole event log."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from rescue.application import RescueApp
+    from rescue.projections.runner import rebuild
+    from rescue.projections.storage import ViewStore
+
+    settings = _settings(db)
+    rescue = RescueApp(settings, follow=False)
+    store = ViewStore(settings.db)
+    try:
+        with Progress(
+            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        ) as bar:
+            task = bar.add_task("events", total=rescue.recorder.max_notification_id() or 0)
+            models = rebuild(rescue, store, lambda done, total: bar.update(task, completed=done,
+                                                                              total=total))
+    finally:
+        store.close()
+        rescue.close()
+    counts = ", ".join(f"{len(docs)} {name}" for name, docs in models.docs.items())
+    typer.echo(f"rebuilt at log position {models.position}: {counts}")
+
+
 @network_cli.command("load")
 def network_load(
     db: DbOption = None,
@@ -154,6 +215,21 @@ def network_export(
     typer.echo(f"wrote {out}")
 
 
+@network_cli.command("import")
+def network_import(
+    source: Annotated[Path, typer.Argument(help="GeoJSON file (as written by export)")],
+    db: DbOption = None,
+) -> None:
+    """Load stations and vans from a GeoJSON file; what exists already is kept."""
+    from rescue.simulator.importing import import_geojson
+
+    try:
+        stations, vans = import_geojson(source, _settings(db), ADMIN_CLI)
+    except (OSError, ValueError, KeyError) as error:
+        _fail(f"cannot import {source}: {error}")
+    typer.echo(f"added {stations} stations and {vans} vans")
+
+
 @app.command()
 def bench(
     quick: Annotated[
@@ -172,11 +248,57 @@ def demo(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     db: DbOption = None,
+    calls_per_hour: Annotated[
+        float, typer.Option(help="simulated calls per hour at midday rates")
+    ] = 60.0,
+    seed: Annotated[
+        int | None, typer.Option(help="simulator seed (default: from the clock)")
+    ] = None,
 ) -> None:
-    """Serve the demo national network with tokens for every role."""
+    """Serve the demo national network with tokens for every role, and simulate calls and vans."""
     from rescue.demo import run_demo
 
-    run_demo(host=host, port=port, db=db)
+    run_demo(host=host, port=port, db=db, calls_per_hour=calls_per_hour, seed=seed)
+
+
+@app.command()
+def simulate(
+    db: DbOption = None,
+    url: Annotated[
+        str | None, typer.Option(help="drive this running server (default: serve --db here)")
+    ] = None,
+    scenario: Annotated[
+        str, typer.Option(help="ordinary, snowstorm or station_out")
+    ] = "ordinary",
+    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 60.0,
+    minutes: Annotated[
+        float, typer.Option(help="real minutes of calls (simulated: minutes x speed)")
+    ] = 10.0,
+    seed: Annotated[int, typer.Option(help="seeds calls and crews")] = 1,
+    calls_per_hour: Annotated[float, typer.Option(help="calls per simulated hour")] = 40.0,
+    start_hour: Annotated[float, typer.Option(help="simulated start, hour of day")] = 7.0,
+    province: Annotated[str | None, typer.Option(help="snowstorm province")] = None,
+    station: Annotated[str | None, typer.Option(help="station_out station id")] = None,
+    concurrency: Annotated[int, typer.Option(help="HTTP requests in flight")] = 16,
+) -> None:
+    """Run a simulated scenario through the HTTP API with real tokens (tokens via --db)."""
+    from rescue.simulator.runner import run_simulate
+
+    sys.exit(
+        run_simulate(
+            settings=_settings(db),
+            url=url,
+            scenario_name=scenario,
+            speed=speed,
+            minutes=minutes,
+            seed=seed,
+            calls_per_hour=calls_per_hour,
+            start_hour=start_hour,
+            province=province,
+            station_id=station,
+            concurrency=concurrency,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,143 @@
+"""Keeping the persisted read models current, and rebuilding them from scratch.
+
+The runner pulls the notifications after its stored position in pages, applies
+them to the documents in memory and stores the changed documents with the new
+position in one transaction. It is woken by the process's log follower (which
+rides the store's live subscription) and otherwise looks every half second.
+
+Exactly once: the position moves only with the documents it produced; a crash
+before the commit loses the whole batch, which is then read again from the
+log. With several server processes on PostgreSQL only the holder of an
+advisory lock runs, and every save is guarded by the position it started from.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.application import Application
+
+from rescue.projections.models import MODELS, ReadModels
+from rescue.projections.storage import PositionMoved, ViewStore
+
+log = logging.getLogger("rescue.projections")
+PAGE = 1000
+LOCK_KEY = 7_201_944_313  # the advisory lock of the read-model runner
+
+
+def load_models(store: ViewStore) -> ReadModels:
+    models = ReadModels()
+    for model, key, doc in store.load():
+        if model in MODELS:
+            models.load(model, key, doc)
+    models.position = store.position()
+    return models
+
+
+def apply_page(app: Application, models: ReadModels, limit: int = PAGE) -> int:
+    """Applies the next page of the log to the documents; returns how many events."""
+    page = app.recorder.select_notifications(
+        start=models.position, limit=limit, inclusive_of_start=False
+    )
+    for notification in page:
+        models.apply(notification.id, app.mapper.to_domain_event(notification))
+    return len(page)
+
+
+def rebuild(
+    app: Application,
+    store: ViewStore | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReadModels:
+    """Builds every read model from the start of the log and swaps it in at once.
+
+    Without a store, only builds them (to compare with what is stored).
+    """
+    models = ReadModels()
+    head = app.recorder.max_notification_id() or 0
+    while models.position < head:
+        if apply_page(app, models, 5000) == 0:
+            break
+        if progress is not None:
+            progress(models.position, head)
+    models.take_changes()
+    if store is None:
+        return models
+    store.replace_all(
+        models.position,
+        [(m, k, d) for m, docs in models.docs.items() for k, d in docs.items()],
+    )
+    return models
+
+
+class ProjectionRunner:
+    def __init__(self, app: Application, store: ViewStore) -> None:
+        self._app = app
+        self._store = store
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="read-models", daemon=True)
+        self.models: ReadModels | None = None
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self, *_: Any) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+        if self._lock_conn is not None:
+            self._lock_conn.close()
+        self._store.close()
+
+    def step(self) -> int:
+        """Applies and stores one page; returns how many events it held."""
+        with self.lock:
+            if self.models is None:
+                self.models = load_models(self._store)
+            models = self.models
+            start = models.position
+            count = apply_page(self._app, models)
+            if count:
+                try:
+                    self._store.save(start, models.position, models.take_changes())
+                except PositionMoved:
+                    self.models = None  # another runner got there first: reload
+                    return 0
+                except Exception:
+                    self.models = None  # the batch was not stored: start again from the store
+                    raise
+            return count
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if not self._leader():
+                self._stop.wait(2.0)
+                continue
+            try:
+                while self.step() and not self._stop.is_set():
+                    pass
+            except Exception:
+                log.exception("read models could not be updated; retrying")
+                self._stop.wait(1.0)
+            self._wake.wait(0.5)
+            self._wake.clear()
+
+    _lock_conn: Any = None
+
+    def _leader(self) -> bool:
+        if self._store.sqlite:
+            return True
+        if self._lock_conn is None:
+            import psycopg
+
+            self._lock_conn = psycopg.connect(self._store.url, autocommit=True)
+        row = self._lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+        return bool(row and row[0])
