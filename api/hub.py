@@ -34,11 +34,21 @@ def frame(position: int, item: Doc) -> bytes:
     return orjson.dumps({"type": "change", "log_position": position, **item})
 
 
+def both(*filters: Callable[[Doc], bool] | None) -> Callable[[Doc], bool] | None:
+    """A filter passing what every given filter passes (None when there is none)."""
+    active = [f for f in filters if f is not None]
+    if not active:
+        return None
+    if len(active) == 1:
+        return active[0]
+    return lambda item: all(f(item) for f in active)
+
+
 @dataclass(eq=False)
 class Client:
     """One socket's queue of frames; `wanted(item)` filters what it gets."""
 
-    wanted: Callable[[Doc], bool]
+    wanted: Callable[[Doc], bool] | None  # None: everything
     limit: int = DEFAULT_QUEUE_LIMIT
     # Frames at or below this position were already covered (snapshot or replay).
     covered: int = 0
@@ -51,18 +61,21 @@ class Client:
     # stuck writing to a socket nobody reads.
     on_drop: Callable[[], object] | None = None
 
-    def offer(self, position: int, item: Doc, data: bytes) -> None:
-        if position <= self.covered or self.closed_reason is not None:
+    def offer(self, entries: list[tuple[int, Doc, bytes]]) -> None:
+        """Queues a burst of changes (position, change, frame) for this socket."""
+        if self.closed_reason is not None:
             return
-        if not self.wanted(item):
-            return
-        # Only a pure GPS change can be coalesced: it carries the whole fix.
-        van_fix = (
-            (item["id"], item["changes"]["position_at"])
-            if item["event"] == "PositionReported"
-            else None
-        )
-        self.queue.append((position, van_fix, data))
+        wanted = self.wanted
+        for position, item, data in entries:
+            if position <= self.covered or (wanted is not None and not wanted(item)):
+                continue
+            # Only a pure GPS change can be coalesced: it carries the whole fix.
+            van_fix = (
+                (item["id"], item["changes"]["position_at"])
+                if item["event"] == "PositionReported"
+                else None
+            )
+            self.queue.append((position, van_fix, data))
         if len(self.queue) > self.limit:
             self._coalesce()
             if len(self.queue) > self.limit:
@@ -70,7 +83,8 @@ class Client:
                 self.queue.clear()
                 if self.on_drop is not None:
                     self.on_drop()
-        self.ready.set()
+        if self.queue or self.closed_reason is not None:
+            self.ready.set()
 
     def _coalesce(self) -> None:
         # Per van, keep the newest fix (not the last queued: tablets resend old fixes).
@@ -123,11 +137,12 @@ class BoardHub:
             batch = list(self._pending)
             self._pending.clear()
             self._scheduled = False
-        for position, changes in batch:
-            for item in changes:
-                data = frame(position, item)
-                for client in self.clients:
-                    client.offer(position, item, data)
+        # Each change is serialised once, whatever the number of clients.
+        entries = [
+            (position, item, frame(position, item)) for position, changes in batch for item in changes
+        ]
+        for client in list(self.clients):
+            client.offer(entries)
 
     def register(self, client: Client, *, snapshot: bool = False) -> tuple[int, Doc | None]:
         """Adds a client; returns the position its snapshot (or a replay) must cover.
@@ -147,9 +162,9 @@ class BoardHub:
             self.dropped_clients += 1
 
 
-def station_filter(view: LiveView, station_id: str | None) -> Callable[[Doc], bool]:
+def station_filter(view: LiveView, station_id: str | None) -> Callable[[Doc], bool] | None:
     if station_id is None:
-        return lambda item: True
+        return None
 
     def wanted(item: Doc) -> bool:
         kind = item["kind"]
@@ -167,9 +182,9 @@ def station_filter(view: LiveView, station_id: str | None) -> Callable[[Doc], bo
 
 def bbox_filter(
     view: LiveView, bbox: tuple[float, float, float, float] | None
-) -> Callable[[Doc], bool]:
+) -> Callable[[Doc], bool] | None:
     if bbox is None:
-        return lambda item: True
+        return None
     min_lon, min_lat, max_lon, max_lat = bbox
 
     def inside(doc: dict[str, Any] | None) -> bool:

@@ -11,7 +11,17 @@ from fastapi import FastAPI
 from rescue.api import errors, pages
 from rescue.api.background import Background
 from rescue.api.hub import BoardHub
-from rescue.api.routers import audit, claims, followups, health, incidents, live, network, osmand
+from rescue.api.routers import (
+    audit,
+    claims,
+    followups,
+    health,
+    incidents,
+    live,
+    network,
+    osmand,
+    views,
+)
 from rescue.application import RescueApp
 from rescue.positions import PositionWriter
 from rescue.projections.runner import ProjectionRunner

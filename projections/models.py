@@ -86,6 +86,23 @@ class ReadModels:
             self._apply_change(item, event)
         self.position = position
 
+    def apply_position(self, position: int, track_hex: str, state: Doc) -> None:
+        """A GPS fix, from its stored fields: the same change `apply` makes for it."""
+        van_id = self.van_ids.get(track_hex)
+        if van_id is not None:
+            van = self._touch("vans", van_id)
+            merge(
+                van,
+                {
+                    "lat": state["lat"],
+                    "lon": state["lon"],
+                    "position_at": state["recorded_at"]["_data_"],
+                    "speed_kmh": state["speed_kmh"],
+                    "heading": state["heading"],
+                },
+            )
+        self.position = position
+
     def _id_view(self, event: Any) -> list[tuple[Any, str]]:
         van = self.van_ids.get(event.originator_id.hex)
         return [(event.originator_id, van)] if van is not None else []

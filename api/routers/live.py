@@ -7,7 +7,9 @@ Protocol (JSON text frames):
   `log_position`), then one `change` per document an event changes, each with
   its `log_position`. With `after=N`, the changes after N are replayed from the
   event log (so also after a server restart), then the live ones follow: no gap,
-  no repeat. A `heartbeat` with the current position every 15 s;
+  no repeat. Changes that queued up while the previous frame was sent come as
+  one `{"type": "batch", "log_position": last, "changes": [...]}`. A
+  `heartbeat` with the current position every 15 s;
 - `/ws/crew`: the van's document and its current job, then changes to that van
   and to any incident it was offered. The tablet may send
   `{"type": "positions", "reports": [...], "key": "..."}` and
@@ -31,7 +33,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from rescue.api.deps import DeskDep
-from rescue.api.hub import TOO_SLOW, BoardHub, Client, bbox_filter, frame, station_filter
+from rescue.api.hub import TOO_SLOW, BoardHub, Client, bbox_filter, both, frame, station_filter
 from rescue.api.position_input import BadPositions, read_positions
 from rescue.api.schemas import (
     Accept,
@@ -51,6 +53,7 @@ from rescue.vocabulary import Role
 
 router = APIRouter()
 HEARTBEAT_S = 15.0
+MAX_BATCH = 500  # changes per frame
 # A resume further back than this gets a fresh snapshot instead of a replay.
 MAX_REPLAY = 200_000
 MAX_FRAME_BYTES = 256 * 1024
@@ -91,7 +94,12 @@ async def _authenticate(ws: WebSocket, app: RescueApp, roles: set[str]) -> Princ
 
 
 async def _pump(ws: WebSocket, client: Client) -> None:
-    """Sends the client's queue; stops when the socket or the client is closed."""
+    """Sends the client's queue; stops when the socket or the client is closed.
+
+    What queued up while the last send was on its way goes out as one `batch`
+    frame (each change in it still carries its own log position): a client that
+    keeps up gets single changes, one that lags catches up in few frames.
+    """
     while True:
         await client.ready.wait()
         client.ready.clear()
@@ -99,9 +107,21 @@ async def _pump(ws: WebSocket, client: Client) -> None:
             if client.closed_reason is not None:
                 client.queue.clear()
                 raise Refused(TOO_SLOW, client.closed_reason)
-            position, _, data = client.queue.popleft()
-            if position > client.covered:  # not already in the snapshot
-                await ws.send_text(data.decode())
+            take = min(len(client.queue), MAX_BATCH)
+            frames = []
+            last = 0
+            for _ in range(take):
+                position, _, data = client.queue.popleft()
+                if position > client.covered:  # not already in the snapshot
+                    frames.append(data)
+                    last = position
+            if len(frames) == 1:
+                await ws.send_text(frames[0].decode())
+            elif frames:
+                await ws.send_text(
+                    b"".join((b'{"type":"batch","log_position":', str(last).encode(),
+                              b',"changes":[', b",".join(frames), b"]}")).decode()
+                )
         if client.closed_reason is not None:
             raise Refused(TOO_SLOW, client.closed_reason)
 
@@ -122,9 +142,9 @@ async def _drain_incoming(ws: WebSocket) -> None:
             raise Refused(4400, "frame too large")
 
 
-def _replay(app: RescueApp, after: int, upto: int) -> list[bytes]:
+def _replay(app: RescueApp, after: int, upto: int) -> list[tuple[int, None, bytes]]:
     """The change frames of the events after `after` up to `upto`, from the stored log."""
-    frames: list[bytes] = []
+    frames: list[tuple[int, None, bytes]] = []
     position = after
     while position < upto:
         page = app.recorder.select_notifications(
@@ -135,7 +155,7 @@ def _replay(app: RescueApp, after: int, upto: int) -> list[bytes]:
         for notification in page:
             event = app.mapper.to_domain_event(notification)
             for item in board_changes(event, app.view.van_ids):
-                frames.append(frame(notification.id, item))
+                frames.append((notification.id, None, frame(notification.id, item)))
             position = notification.id
     return frames
 
@@ -171,23 +191,24 @@ async def board_feed(ws: WebSocket) -> None:
     try:
         after, bbox, station = _parse_board_params(ws)
         await _authenticate(ws, app, {Role.OPERATOR, Role.AUDITOR})
-        by_station, by_box = station_filter(app.view, station), bbox_filter(app.view, bbox)
         client = Client(
-            wanted=lambda item: by_station(item) and by_box(item),
+            wanted=both(station_filter(app.view, station), bbox_filter(app.view, bbox)),
             limit=app.settings.ws_queue_limit,
             on_drop=_canceller(),
         )
         head = app.view.position
         fresh = after is None or head - after > MAX_REPLAY
         start, snapshot = hub.register(client, snapshot=fresh)
-        if after is not None:
-            client.covered = max(client.covered, after)
         if snapshot is not None:
             await ws.send_text(orjson.dumps({"type": "snapshot", **snapshot}).decode())
         else:
             assert after is not None
-            for data in await run_in_threadpool(_replay, app, after, start):
-                await ws.send_text(data.decode())
+            # Live changes after `start` are queued already; the stored log supplies
+            # those from `after` up to `start`, ahead of them in the queue.
+            replayed = await run_in_threadpool(_replay, app, after, start)
+            client.covered = after
+            client.queue.extendleft(reversed(replayed))
+            client.ready.set()
         await _serve(ws, client, hub, _drain_incoming(ws))
     except Refused as refused:
         await _close(ws, refused.code, refused.reason)

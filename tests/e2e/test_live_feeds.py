@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,9 +26,20 @@ def ws_url(live: LiveServer, path: str, **params: object) -> str:
     return f"ws://127.0.0.1:{live.port}{path}?{query}"
 
 
+_unread: dict[int, deque[dict[str, Any]]] = {}
+
+
 def receive(ws: ClientConnection, timeout: float = 10.0) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(ws.recv(timeout=timeout))
-    return message
+    """The next message, with the changes of a `batch` frame taken one at a time."""
+    unread = _unread.setdefault(id(ws), deque())
+    if not unread:
+        message: dict[str, Any] = json.loads(ws.recv(timeout=timeout))
+        if message.get("type") == "batch":
+            assert [c["log_position"] for c in message["changes"]][-1] == message["log_position"]
+            unread.extend(message["changes"])
+        else:
+            unread.append(message)
+    return unread.popleft()
 
 
 def until(

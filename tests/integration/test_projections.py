@@ -107,12 +107,12 @@ def test_killing_the_projection_mid_batch_loses_and_repeats_nothing(store_url: s
         busy_day(app, calls=30, seed=5)
         writer = PositionWriter(app)
         writer.close()
-        start = datetime.now(UTC) - timedelta(hours=2)
+        start = datetime.now(UTC) - timedelta(hours=4)
         for second in range(100):
             writer._append([
                 _Job(f"V{v}", [PositionReport(34.7, 113.6 + v / 100,
-                                              start + timedelta(seconds=second * 50 + k))
-                               for k in range(50)], None, Future())
+                                              start + timedelta(seconds=second * 100 + k))
+                               for k in range(100)], None, Future())
                 for v in range(1, 7)
             ])
         head = app.recorder.max_notification_id()
