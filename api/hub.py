@@ -15,6 +15,7 @@ that wants them, in the event loop. Each client has a bounded queue:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from rescue.projections.changes import Doc
 from rescue.projections.live import LiveView
 
 TOO_SLOW = 4008
+FAN_OUT_DELAY_S = 0.025
 DEFAULT_QUEUE_LIMIT = 2000
 
 
@@ -44,16 +46,46 @@ def both(*filters: Callable[[Doc], bool] | None) -> Callable[[Doc], bool] | None
     return lambda item: all(f(item) for f in active)
 
 
+Entry = tuple[int, tuple[str, str] | None, bytes]  # position, (van, fix time) if GPS, frame
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Changes queued together; `body` is their frames joined, shared by every client
+    that takes the whole burst, so fanning a burst out costs one append per client."""
+
+    entries: list[Entry]
+    body: bytes
+
+    @staticmethod
+    def of(entries: list[Entry]) -> Chunk:
+        return Chunk(entries, b",".join(e[2] for e in entries))
+
+    @property
+    def first(self) -> int:
+        return self.entries[0][0]
+
+    @property
+    def last(self) -> int:
+        return self.entries[-1][0]
+
+
+def entry(position: int, item: Doc, data: bytes) -> Entry:
+    # Only a pure GPS change can be coalesced: it carries the whole fix.
+    fix = (item["id"], item["changes"]["position_at"]) if item["event"] == "PositionReported" else None
+    return (position, fix, data)
+
+
 @dataclass(eq=False)
 class Client:
-    """One socket's queue of frames; `wanted(item)` filters what it gets."""
+    """One socket's queue of changes; `wanted(item)` filters what it gets."""
 
     wanted: Callable[[Doc], bool] | None  # None: everything
     limit: int = DEFAULT_QUEUE_LIMIT
-    # Frames at or below this position were already covered (snapshot or replay).
+    # Changes at or below this position were already covered (snapshot or replay).
     covered: int = 0
-    # (log position, (van, fix time) for a pure GPS change else None, frame)
-    queue: deque[tuple[int, tuple[str, str] | None, bytes]] = field(default_factory=deque)
+    queue: deque[Chunk] = field(default_factory=deque)
+    queued: int = 0  # changes in the queue
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     closed_reason: str | None = None
     coalesced: int = 0
@@ -61,44 +93,54 @@ class Client:
     # stuck writing to a socket nobody reads.
     on_drop: Callable[[], object] | None = None
 
-    def offer(self, entries: list[tuple[int, Doc, bytes]]) -> None:
-        """Queues a burst of changes (position, change, frame) for this socket."""
-        if self.closed_reason is not None:
+    def offer(self, chunk: Chunk) -> None:
+        """Queues a burst of changes (already filtered for this client)."""
+        if self.closed_reason is not None or not chunk.entries or chunk.last <= self.covered:
             return
-        wanted = self.wanted
-        for position, item, data in entries:
-            if position <= self.covered or (wanted is not None and not wanted(item)):
-                continue
-            # Only a pure GPS change can be coalesced: it carries the whole fix.
-            van_fix = (
-                (item["id"], item["changes"]["position_at"])
-                if item["event"] == "PositionReported"
-                else None
-            )
-            self.queue.append((position, van_fix, data))
-        if len(self.queue) > self.limit:
+        if chunk.first <= self.covered:
+            chunk = Chunk.of([e for e in chunk.entries if e[0] > self.covered])
+        self.queue.append(chunk)
+        self.queued += len(chunk.entries)
+        if self.queued > self.limit:
             self._coalesce()
-            if len(self.queue) > self.limit:
+            if self.queued > self.limit:
                 self.closed_reason = "too slow: the client did not keep up with the board"
                 self.queue.clear()
+                self.queued = 0
                 if self.on_drop is not None:
                     self.on_drop()
-        if self.queue or self.closed_reason is not None:
-            self.ready.set()
+        self.ready.set()
+
+    def take(self, most: int) -> list[Entry] | Chunk | None:
+        """The next chunks to send, as one chunk if whole, else their entries."""
+        if not self.queue:
+            return None
+        chunks = []
+        count = 0
+        while self.queue and (not chunks or count + len(self.queue[0].entries) <= most):
+            chunk = self.queue.popleft()
+            chunks.append(chunk)
+            count += len(chunk.entries)
+        self.queued -= count
+        if len(chunks) == 1:
+            return chunks[0]
+        return Chunk(
+            [e for c in chunks for e in c.entries], b",".join(c.body for c in chunks)
+        )
 
     def _coalesce(self) -> None:
+        entries = [e for chunk in self.queue for e in chunk.entries]
         # Per van, keep the newest fix (not the last queued: tablets resend old fixes).
         best: dict[str, tuple[str, int]] = {}
-        for index, (_, fix, _) in enumerate(self.queue):
+        for index, (_, fix, _) in enumerate(entries):
             if fix is not None and (fix[0] not in best or fix[1] >= best[fix[0]][0]):
                 best[fix[0]] = (fix[1], index)
-        kept = deque(
-            entry
-            for index, entry in enumerate(self.queue)
-            if entry[1] is None or best[entry[1][0]][1] == index
-        )
-        self.coalesced += len(self.queue) - len(kept)
-        self.queue = kept
+        kept = [
+            e for index, e in enumerate(entries) if e[1] is None or best[e[1][0]][1] == index
+        ]
+        self.coalesced += len(entries) - len(kept)
+        self.queue = deque([Chunk.of(kept)]) if kept else deque()
+        self.queued = len(kept)
 
 
 class BoardHub:
@@ -127,22 +169,33 @@ class BoardHub:
             if self._scheduled:
                 return
             self._scheduled = True
-        try:
-            self.loop.call_soon_threadsafe(self._fan_out)
-        except RuntimeError:  # the loop is closed: the server is stopping
-            pass
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the server is stopping
+            self.loop.call_soon_threadsafe(self._schedule)
+
+    def _schedule(self) -> None:
+        # Changes of the next few milliseconds go out together: far fewer frames
+        # for every client to send and parse, for at most FAN_OUT_DELAY_S latency.
+        self.loop.call_later(FAN_OUT_DELAY_S, self._fan_out)
 
     def _fan_out(self) -> None:
         with self._pending_lock:
             batch = list(self._pending)
             self._pending.clear()
             self._scheduled = False
-        # Each change is serialised once, whatever the number of clients.
-        entries = [
-            (position, item, frame(position, item)) for position, changes in batch for item in changes
-        ]
+        # Each change is serialised once, and the burst joined once, whatever the
+        # number of clients; only filtered clients get a chunk of their own.
+        items = [(position, item) for position, changes in batch for item in changes]
+        entries = [entry(position, item, frame(position, item)) for position, item in items]
+        shared: Chunk | None = None
         for client in list(self.clients):
-            client.offer(entries)
+            wanted = client.wanted
+            if wanted is None:
+                shared = shared or Chunk.of(entries)
+                client.offer(shared)
+            else:
+                client.offer(
+                    Chunk.of([e for e, (_, item) in zip(entries, items, strict=True) if wanted(item)])
+                )
 
     def register(self, client: Client, *, snapshot: bool = False) -> tuple[int, Doc | None]:
         """Adds a client; returns the position its snapshot (or a replay) must cover.

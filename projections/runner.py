@@ -31,7 +31,7 @@ from rescue.projections.models import MODELS, ReadModels
 from rescue.projections.storage import PositionMoved, ViewStore
 
 log = logging.getLogger("rescue.projections")
-PAGE = 1000
+PAGE = 5000
 LOCK_KEY = 7_201_944_313  # the advisory lock of the read-model runner
 
 
@@ -112,7 +112,8 @@ def rebuild(
 
 
 class ProjectionRunner:
-    def __init__(self, app: Application, store: ViewStore) -> None:
+    def __init__(self, app: Application, store: ViewStore, interval_s: float = 1.0) -> None:
+        self.interval_s = interval_s
         self._app = app
         self._store = store
         self._wake = threading.Event()
@@ -167,6 +168,10 @@ class ProjectionRunner:
                 self._stop.wait(1.0)
             self._wake.wait(0.5)
             self._wake.clear()
+            # At most one round per interval: under a stream of GPS fixes each
+            # round is one larger transaction instead of many small ones that
+            # would take the write lock from the position writer.
+            self._stop.wait(self.interval_s)
 
     _lock_conn: Any = None
 

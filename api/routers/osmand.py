@@ -11,6 +11,7 @@ validation and group commit as `POST /api/vans/{id}/positions`.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request
@@ -105,7 +106,7 @@ async def osmand(request: Request, app: AppDep, writer: WriterDep) -> PlainTextR
         )
     except ValueError as error:
         raise HTTPException(422, str(error)) from None
-    reply = await run_in_threadpool(writer.submit, principal.van_id, [report], None)
+    reply = await asyncio.wrap_future(writer.enqueue(principal.van_id, [report], None))
     if reply.status_code >= 400:
         raise HTTPException(reply.status_code, reply.body.get("detail"))
     return PlainTextResponse("OK")

@@ -249,7 +249,7 @@ def demo(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     db: DbOption = None,
     calls_per_hour: Annotated[
-        float, typer.Option(help="simulated calls per hour at midday rates")
+        float, typer.Option(help="simulated calls per hour, averaged over the day")
     ] = 60.0,
     seed: Annotated[
         int | None, typer.Option(help="simulator seed (default: from the clock)")

@@ -1,24 +1,55 @@
-"""`rescue demo`: the national network on embedded SQLite, a token per role, and the server."""
+"""`rescue demo`: the national network on embedded SQLite, a token per role, the server,
+and the simulator taking calls and driving vans in real time.
+
+Everything runs in this process: the server in a background thread, the
+simulator on the main thread's event loop. Ctrl-C stops the simulator, then
+the server, and exits 0. Calls and crews are played through the HTTP API
+with real tokens; one van (HQ's repair van) is left to a human with the
+printed crew token, so its offers wait for the tablet.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
+import logging
+import time
+from datetime import datetime
 from pathlib import Path
 
 import typer
-import uvicorn
 
 from rescue.actors import Actor
-from rescue.application import RescueApp, load_network
+from rescue.application import RescueApp
 from rescue.privacy import load_or_create_key
 from rescue.settings import Settings
+from rescue.simulator.engine import Simulation, StatusLine
 from rescue.simulator.network import build_network
+from rescue.simulator.scenarios import CrewBehaviour, ordinary_day
+from rescue.simulator.server import ServerThread
+from rescue.simulator.setup import issue_tokens, load_with_progress, progress_bar
+from rescue.validation import CHINA_TZ
 from rescue.vocabulary import Role
 
 DEMO_DIR = Path("var/demo")
+PAGES = (("console", "operator"), ("tablet", "crew"), ("audit", "auditor"))
+
+# Real time, so a drive takes as long as it would; but crews are quick on the
+# buttons (answer within half a minute, leave within another) so the console
+# shows vans on the move in the first minute. A fix every 5 s, sent every 10 s.
+DEMO_CREW = CrewBehaviour(
+    answer_s=(5.0, 25.0), depart_s=(10.0, 30.0), fix_interval_s=5.0, fixes_per_post=2
+)
 
 
-def run_demo(*, host: str, port: int, db: str | None) -> None:
+def run_demo(
+    *,
+    host: str,
+    port: int,
+    db: str | None,
+    calls_per_hour: float = 60.0,
+    seed: int | None = None,
+    speed: float = 1.0,
+) -> None:
     key_file = DEMO_DIR / "cipher.key"
     _, created = load_or_create_key(key_file)
     if created:
@@ -30,34 +61,71 @@ def run_demo(*, host: str, port: int, db: str | None) -> None:
         port=port,
     )
     network = build_network()
-    rescue = RescueApp(settings)
+    # HQ's repair van is left to the human with the tablet token.
+    human_van = network.vans[1 if len(network.vans) > 1 else 0].van_id
     admin = Actor(role=Role.ADMIN, name="demo")
-    stations, vans = load_network(
-        rescue,
-        [dataclasses.asdict(s) for s in network.stations],
-        [dataclasses.asdict(v) for v in network.vans],
-        admin,
-    )
+    rescue = RescueApp(settings)
+    try:
+        with progress_bar() as progress:
+            stations, vans = load_with_progress(rescue, network, admin, progress=progress)
+            sim_tokens = issue_tokens(
+                rescue,
+                [v.van_id for v in network.vans if v.van_id != human_van],
+                prefix="demo-sim",
+                progress=progress,
+            )
+        tokens = {
+            "operator": rescue.add_user("demo-operator", Role.OPERATOR, None, admin),
+            "auditor": rescue.add_user("demo-auditor", Role.AUDITOR, None, admin),
+            "admin": rescue.add_user("demo-admin", Role.ADMIN, None, admin),
+            f"crew of {human_van}": rescue.add_user(
+                f"demo-crew-{human_van}", Role.CREW, human_van, admin
+            ),
+        }
+    finally:
+        rescue.close()
     typer.echo(
         f"network: {len(network.stations)} stations, {len(network.vans)} vans "
         f"({stations} stations and {vans} vans added now)"
     )
-    first_van = network.vans[0].van_id
-    tokens = {
-        "operator": rescue.add_user("demo-operator", Role.OPERATOR, None, admin),
-        "auditor": rescue.add_user("demo-auditor", Role.AUDITOR, None, admin),
-        "admin": rescue.add_user("demo-admin", Role.ADMIN, None, admin),
-        f"crew of {first_van}": rescue.add_user(
-            f"demo-crew-{first_van}", Role.CREW, first_van, admin
-        ),
-    }
-    rescue.close()
-    base = f"http://{host}:{port}"
-    typer.echo(f"API docs:  {base}/docs")
-    typer.echo(f"health:    {base}/healthz")
-    for role, token in tokens.items():
-        typer.echo(f"token for {role}: {token}")
 
-    from rescue.api.main import create_app
+    server = ServerThread(settings)
+    server.start()
+    base = server.url
+    try:
+        for page, role in PAGES:
+            typer.echo(f"{page:<9} {base}/{page}   ({role})")
+        typer.echo(f"{'API docs':<9} {base}/docs")
+        typer.echo(f"{'health':<9} {base}/healthz")
+        for role, token in tokens.items():
+            typer.echo(f"token for {role}: {token}")
+        seed = seed if seed is not None else int(time.time()) % 1_000_000
+        scenario = ordinary_day(
+            start=datetime.now(CHINA_TZ), hours=None, calls_per_hour=calls_per_hour
+        ).replace(first_call_at_s=3.0, crew=DEMO_CREW)
+        typer.echo(
+            f"simulator: {calls_per_hour:g} calls/hour (day average, shaped by the hour), "
+            f"{speed:g}x real time, seed {seed}; Ctrl-C stops"
+        )
+        simulation = Simulation(
+            base,
+            sim_tokens,
+            scenario,
+            seed=seed,
+            speed=speed,
+            exclude_vans={human_van},
+            status_every_s=15.0,
+            on_status=_print_status,
+        )
+        logging.basicConfig(level=logging.WARNING)
+        try:
+            asyncio.run(simulation.run())
+        except KeyboardInterrupt:
+            typer.echo("stopping")
+    finally:
+        server.stop()
+    typer.echo("stopped")
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+def _print_status(line: StatusLine) -> None:
+    typer.echo(str(line))

@@ -63,6 +63,22 @@ class PositionWriter:
         self._thread = threading.Thread(target=self._loop, name="position-writer", daemon=True)
         self._thread.start()
 
+    def enqueue(
+        self,
+        van_id: str,
+        reports: list[PositionReport],
+        idempotency: IdempotencyKey | None = None,
+    ) -> Future[Reply]:
+        """Hands reports to the writer; the future holds the reply once they are stored.
+
+        Never blocks, so an event loop can await the future instead of parking a
+        thread per request. A retried idempotency key is answered by the writer
+        from the stored reply, appending nothing.
+        """
+        job = _Job(van_id, reports, idempotency, Future())
+        self._jobs.put(job)
+        return job.done
+
     def submit(
         self,
         van_id: str,
@@ -70,13 +86,8 @@ class PositionWriter:
         idempotency: IdempotencyKey | None = None,
         timeout: float = 60.0,
     ) -> Reply:
-        if idempotency is not None:
-            stored = self._app._stored_reply(idempotency)
-            if stored is not None:
-                return stored  # type: ignore[no-any-return]
-        job = _Job(van_id, reports, idempotency, Future())
-        self._jobs.put(job)
-        return job.done.result(timeout=timeout)
+        """Blocks until the reports are stored; returns the reply."""
+        return self.enqueue(van_id, reports, idempotency).result(timeout=timeout)
 
     def close(self) -> None:
         self._jobs.put(None)

@@ -29,7 +29,7 @@ async def handler(ws: ServerConnection) -> None:
     async for message in ws:
         # The same fields our change frames carry, so clients parse alike.
         report = orjson.loads(message)["reports"][0]
-        broadcast(boards, orjson.dumps({"type": "change", "changes": {
+        broadcast(boards, orjson.dumps({"type": "change", "log_position": 0, "changes": {
             "position_at": report["recorded_at"], "lat": report["lat"], "lon": report["lon"]}}
         ).decode())
 

@@ -55,7 +55,11 @@ def bench_ingest(vans: int = 1000, batches: int = 40, seed: int = 3) -> dict[str
             jobs = [
                 _Job(
                     v.van_id,
-                    [PositionReport(34.0 + i * 1e-4, 113.0 + b * 1e-4, start + timedelta(seconds=b))],
+                    [
+                        PositionReport(
+                            34.0 + i * 1e-4, 113.0 + b * 1e-4, start + timedelta(seconds=b)
+                        )
+                    ],
                     None,
                     Future(),
                 )

@@ -1,0 +1,145 @@
+"""A seeded, time-compressed snowstorm day in Henan against a real server.
+
+The simulator plays the operator and every van's crew through the HTTP API
+and the crew WebSocket feed with real tokens. Afterwards the store is read
+back: every simulated call ended completed or cancelled, and no van was ever
+on two jobs, judged from the vans' and the incidents' own event histories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from rescue.application import RescueApp
+from rescue.ids import track_uuid, van_uuid
+from rescue.privacy import new_key
+from rescue.settings import Settings
+from rescue.simulator.audit import check_log
+from rescue.simulator.engine import SimReport, Simulation
+from rescue.simulator.network import build_network
+from rescue.simulator.scenarios import CrewBehaviour, snowstorm
+from rescue.simulator.setup import issue_tokens, load_with_progress, network_subset
+from rescue.validation import CHINA_TZ
+from tests.live import LiveServer
+from tests.support import free_port, sqlite_url_for
+
+HENAN = network_subset(build_network(), ["Henan"])
+SPEED = 600.0  # a simulated hour in six wall seconds
+# Fixes every simulated minute, five to a POST: about one POST a second per moving van.
+CREW = CrewBehaviour(p_accept=0.85, p_decline=0.10, fix_interval_s=60.0, fixes_per_post=5)
+
+
+@pytest.fixture(scope="module")
+def snowstorm_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimReport, Settings]:
+    folder: Path = tmp_path_factory.mktemp("snowstorm")
+    settings = Settings(db=sqlite_url_for(folder / "rescue.db"), cipher_key=new_key())
+    # 1. The Henan stations and vans, and a token per van and for the operator.
+    app = RescueApp(settings)
+    try:
+        load_with_progress(app, HENAN)
+        tokens = issue_tokens(app, [v.van_id for v in HENAN.vans])
+    finally:
+        app.close()
+    # 2. A real server; an unanswered offer moves on after 3 s (30 simulated minutes).
+    assert settings.cipher_key is not None
+    live = LiveServer(
+        db=settings.db,
+        key=settings.cipher_key.get_secret_value(),
+        port=free_port(),
+        log_path=folder / "server.log",
+    )
+    live.start(offer_timeout_s="3", timer_interval_s="0.2")
+    # 3. Snow over Henan from 07:00 for 90 simulated minutes, jobs drain for up to 90 more.
+    scenario = snowstorm(
+        "Henan", start=datetime(2025, 1, 15, 7, 0, tzinfo=CHINA_TZ), hours=1.5, calls_per_hour=1.5
+    ).replace(drain_s=1.5 * 3600, crew=CREW)
+    simulation = Simulation(live.url, tokens, scenario, seed=2025, speed=SPEED, concurrency=12)
+    try:
+        report = asyncio.run(simulation.run())
+    finally:
+        live.stop()
+    return report, settings
+
+
+def test_every_call_ends_completed_or_cancelled(
+    snowstorm_day: tuple[SimReport, Settings],
+) -> None:
+    report, _ = snowstorm_day
+    # 1. The simulator met no unexpected answer (no 422, no 5xx, no failed task).
+    assert report.errors == []
+    # 2. A storm's worth of calls, most of them completed by the crews.
+    statuses = report.statuses
+    assert report.counts["calls"] >= 20
+    assert len(report.incidents) == report.counts["calls"]
+    assert set(statuses) <= {"completed", "cancelled"}, statuses
+    assert statuses["completed"] >= 0.6 * len(report.incidents)
+    # 3. The crews really worked: offers answered, tows towed, GPS reported.
+    assert report.counts["accepted"] >= statuses["completed"]
+    assert report.counts["towed"] > 0 and report.counts["repaired_on_site"] > 0
+    assert report.counts["positions"] > 500
+
+
+def test_no_van_was_ever_on_two_jobs(snowstorm_day: tuple[SimReport, Settings]) -> None:
+    report, settings = snowstorm_day
+    app = RescueApp(settings)
+    try:
+        # 1. Both sides of every assignment, read back from the store.
+        check = check_log(app, [v.van_id for v in HENAN.vans], report.incidents)
+        assert check.problems == []
+        assert check.statuses == report.incidents
+        assert check.incident_holdings >= len(report.incidents) - report.statuses["cancelled"]
+
+        # 2. Independently of the checker: every van is free now and, in its own
+        #    history, each Offered is followed by the Released of that incident
+        #    before the next Offered.
+        for van in HENAN.vans:
+            assert app.repository.get(van_uuid(van.van_id)).incident_id is None
+            held: str | None = None
+            for event in app.events.get(van_uuid(van.van_id)):
+                name = type(event).__qualname__
+                if name == "Van.Offered":
+                    assert held is None, f"{van.van_id} offered {event.incident_id} holding {held}"
+                    held = event.incident_id
+                elif name == "Van.Released":
+                    assert held == event.incident_id
+                    held = None
+
+        # 3. Completed incidents went through every step, in order, with one van.
+        steps = ["Accepted", "Departed", "Arrived", "Diagnosed", "Resolved", "Completed"]
+        for incident_id, status in report.incidents.items():
+            names = [type(e).__qualname__.split(".")[-1] for e in app.events.get(UUID(incident_id))]
+            if status == "completed":
+                tail = names[names.index("Accepted") :]
+                assert [n for n in tail if n in steps] == steps, names
+                assert names.count("Accepted") == 1
+            else:
+                assert names[-1] == "Cancelled", names
+
+        # 4. The vans that worked left GPS tracks in the store.
+        tracked = sum(len(list(app.events.get(track_uuid(v.van_id)))) > 1 for v in HENAN.vans)
+        assert tracked >= 5
+    finally:
+        app.close()
+
+
+def test_the_storm_was_in_henan_and_work_was_spread_over_the_fleet(
+    snowstorm_day: tuple[SimReport, Settings],
+) -> None:
+    report, settings = snowstorm_day
+    app = RescueApp(settings)
+    try:
+        vans = Counter(
+            app.repository.get(UUID(i)).van_id
+            for i, s in report.incidents.items()
+            if s == "completed"
+        )
+    finally:
+        app.close()
+    assert len(vans) >= 5  # not one van doing everything
+    assert report.counts["declined"] + report.counts["left_unanswered"] > 0
