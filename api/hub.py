@@ -72,7 +72,11 @@ class Chunk:
 
 def entry(position: int, item: Doc, data: bytes) -> Entry:
     # Only a pure GPS change can be coalesced: it carries the whole fix.
-    fix = (item["id"], item["changes"]["position_at"]) if item["event"] == "PositionReported" else None
+    fix = (
+        (item["id"], item["changes"]["position_at"])
+        if item["event"] == "PositionReported"
+        else None
+    )
     return (position, fix, data)
 
 
@@ -124,9 +128,7 @@ class Client:
         self.queued -= count
         if len(chunks) == 1:
             return chunks[0]
-        return Chunk(
-            [e for c in chunks for e in c.entries], b",".join(c.body for c in chunks)
-        )
+        return Chunk([e for c in chunks for e in c.entries], b",".join(c.body for c in chunks))
 
     def _coalesce(self) -> None:
         entries = [e for chunk in self.queue for e in chunk.entries]
@@ -135,9 +137,7 @@ class Client:
         for index, (_, fix, _) in enumerate(entries):
             if fix is not None and (fix[0] not in best or fix[1] >= best[fix[0]][0]):
                 best[fix[0]] = (fix[1], index)
-        kept = [
-            e for index, e in enumerate(entries) if e[1] is None or best[e[1][0]][1] == index
-        ]
+        kept = [e for index, e in enumerate(entries) if e[1] is None or best[e[1][0]][1] == index]
         self.coalesced += len(entries) - len(kept)
         self.queue = deque([Chunk.of(kept)]) if kept else deque()
         self.queued = len(kept)
@@ -194,7 +194,9 @@ class BoardHub:
                 client.offer(shared)
             else:
                 client.offer(
-                    Chunk.of([e for e, (_, item) in zip(entries, items, strict=True) if wanted(item)])
+                    Chunk.of(
+                        [e for e, (_, item) in zip(entries, items, strict=True) if wanted(item)]
+                    )
                 )
 
     def register(self, client: Client, *, snapshot: bool = False) -> tuple[int, Doc | None]:
@@ -227,8 +229,10 @@ def station_filter(view: LiveView, station_id: str | None) -> Callable[[Doc], bo
             van = view.vans.get(item["id"])
             return van is not None and van.get("station_id") == station_id
         incident = view.incidents.get(item["id"], {})
-        return bool(incident.get("station_id") == station_id or item["changes"].get(
-            "station_id") == station_id)
+        return bool(
+            incident.get("station_id") == station_id
+            or item["changes"].get("station_id") == station_id
+        )
 
     return wanted
 

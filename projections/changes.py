@@ -43,9 +43,9 @@ def van_status(doc: Doc) -> str:
 
 def merge(doc: Doc, fields: Doc) -> None:
     """Applies a change's fields to a document, keeping the newest GPS fix."""
-    if "position_at" in fields and doc.get("position_at") is not None:
-        if fields["position_at"] <= doc["position_at"]:
-            return
+    newer, held = fields.get("position_at"), doc.get("position_at")
+    if newer is not None and held is not None and newer <= held:
+        return
     doc.update(fields)
 
 
@@ -205,6 +205,7 @@ _BUILDERS: dict[str, Any] = {
             "eta_min": e.eta_min,
             "offer_expires_at": None,
             "accepted_at": e.timestamp.isoformat(),
+            "overdue_flagged": False,
         }
     ),
     "Incident.Departed": _incident_fields(lambda e: {"status": "en_route"}),
@@ -212,7 +213,10 @@ _BUILDERS: dict[str, Any] = {
         lambda e: {"status": "on_scene", "arrived_at": e.timestamp.isoformat()}
     ),
     "Incident.ArrivalOverdue": _incident_fields(
-        lambda e: {"alerts": [f"van {e.van_id} not on scene {e.overdue_min:.0f} min after ETA"]}
+        lambda e: {
+            "alerts": [f"van {e.van_id} not on scene {e.overdue_min:.0f} min after ETA"],
+            "overdue_flagged": True,
+        }
     ),
     "Incident.Diagnosed": _incident_fields(lambda e: {"cause": e.cause}),
     "Incident.Resolved": _incident_fields(_resolved),

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from rescue.dispatch import DispatchParams, FleetIndex, VanSnapshot
 from rescue.projections.changes import Doc, board_changes, merge, van_status
@@ -56,9 +57,7 @@ class LiveView:
     def apply(self, position: int, event: Any) -> None:
         name = type(event).__qualname__
         with self.lock:
-            if name == "Van.Registered":
-                self.van_ids[event.originator_id] = event.van_id
-            elif name == "VanTrack.Started":
+            if name == "Van.Registered" or name == "VanTrack.Started":
                 self.van_ids[event.originator_id] = event.van_id
             changes = board_changes(event, self.van_ids)
             for item in changes:
@@ -91,8 +90,55 @@ class LiveView:
                 self._offer_due[doc_id] = event.expires_at
         if fields.get("status") == "accepted":
             self._accepted[doc_id] = (event.timestamp, float(event.eta_min), doc["van_id"])
-        elif "status" in fields:
+        elif "status" in fields and fields["status"] != "en_route":
+            # Late is late until the van is on scene, whether or not it set off.
             self._accepted.pop(doc_id, None)
+
+    def restore(
+        self,
+        position: int,
+        stations: dict[str, Doc],
+        vans: dict[str, Doc],
+        incidents: dict[str, Doc],
+        van_ids: dict[str, str],
+    ) -> None:
+        """Starts from stored documents (the read models at `position`), not from scratch.
+
+        The documents are the same merges of the same changes this view makes,
+        so following the log from `position` on gives the state a full replay
+        would; the timers are recomputed from the documents' times.
+        """
+
+        def public(doc: Doc) -> Doc:
+            return {k: v for k, v in doc.items() if not k.startswith("_") and k != "status"}
+
+        with self.lock:
+            self.stations = {k: public(d) for k, d in stations.items()}
+            self.vans = {k: public(d) for k, d in vans.items()}
+            self.incidents = {
+                k: {kk: vv for kk, vv in d.items() if not kk.startswith("_")}
+                for k, d in incidents.items()
+            }
+            self.van_ids = {UUID(hex_id): van for hex_id, van in van_ids.items()}
+            self._fix_at = {
+                k: datetime.fromisoformat(v["position_at"])
+                for k, v in self.vans.items()
+                if v.get("position_at")
+            }
+            self._offer_due = {
+                k: datetime.fromisoformat(d["offer_expires_at"])
+                for k, d in self.incidents.items()
+                if d.get("offer_expires_at") and d.get("status") == "offered"
+            }
+            self._accepted = {
+                k: (datetime.fromisoformat(d["accepted_at"]), float(d["eta_min"]), d["van_id"])
+                for k, d in self.incidents.items()
+                if d.get("status") in ("accepted", "en_route")
+                and d.get("accepted_at")
+                and not d.get("overdue_flagged")
+            }
+            self.position = position
+            self._index = None
 
     def snapshot(self) -> Doc:
         """Every document as it stands, and the log position it stands at."""
@@ -100,9 +146,7 @@ class LiveView:
             return {
                 "log_position": self.position,
                 "stations": copy.deepcopy(list(self.stations.values())),
-                "vans": [
-                    {**copy.deepcopy(v), "status": van_status(v)} for v in self.vans.values()
-                ],
+                "vans": [{**copy.deepcopy(v), "status": van_status(v)} for v in self.vans.values()],
                 "incidents": copy.deepcopy(
                     [i for i in self.incidents.values() if i.get("status") in OPEN_STATUSES]
                 ),

@@ -13,6 +13,9 @@ transaction, so each event counts exactly once even across crashes.
   incidents within the station's radius;
 - `kpis`: per station and hour of report: answer-to-dispatch, dispatch-to-
   accept, dispatch-to-arrival, time on scene, and repaired-on-site counts;
+- `incidents` (internal): every incident's board document, closed ones too:
+  a restarting server's live board starts from these instead of replaying
+  the whole log;
 - `timings` (internal): what each incident's KPIs are computed from.
 """
 
@@ -24,7 +27,7 @@ from typing import Any
 
 from rescue.projections.changes import Doc, board_changes, merge, van_status
 
-MODELS = ("board", "vans", "stations", "station_load", "kpis", "timings")
+MODELS = ("board", "incidents", "vans", "stations", "station_load", "kpis", "timings")
 CLOSED = frozenset({"completed", "closed", "cancelled"})
 
 
@@ -126,11 +129,10 @@ class ReadModels:
 
     def _apply_incident(self, key: str, fields: Doc, name: str, event: Any) -> None:
         doc = self.docs["board"].get(key)
-        if doc is None and name != "Reported":
-            doc = {}  # a closed incident's late change: tracked only in timings
-        else:
-            doc = self._touch("board", key)
+        # A closed incident's late change (a close after completion) is not on the board.
+        doc = {} if doc is None and name != "Reported" else self._touch("board", key)
         merge(doc, fields)
+        merge(self._touch("incidents", key), fields)
         self._timings(key, name, event, doc)
         if doc.get("status") in CLOSED:
             self._drop("board", key)
@@ -171,7 +173,9 @@ class ReadModels:
             ("on_scene_s", "arrived", "completed"),
         ):
             if start in t and end in t:
-                bucket[f"{label}_sum"] = round(bucket.get(f"{label}_sum", 0.0) + t[end] - t[start], 3)
+                bucket[f"{label}_sum"] = round(
+                    bucket.get(f"{label}_sum", 0.0) + t[end] - t[start], 3
+                )
                 bucket[f"{label}_n"] = bucket.get(f"{label}_n", 0) + 1
         if t.get("outcome") == "repaired_on_site":
             bucket["repaired_on_site"] = bucket.get("repaired_on_site", 0) + 1

@@ -17,7 +17,6 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import Any
-
 from uuid import UUID
 
 import orjson
@@ -26,7 +25,6 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from rescue.fast_mapper import POSITION_TOPIC
-
 from rescue.projections.models import MODELS, ReadModels
 from rescue.projections.storage import PositionMoved, ViewStore
 
@@ -44,9 +42,7 @@ def load_models(store: ViewStore) -> ReadModels:
     return models
 
 
-def read_page(
-    app: Application, after: int, limit: int
-) -> list[tuple[int, str, int, str, bytes]]:
+def read_page(app: Application, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
     """(notification id, originator id as hex, version, topic, state) of the next page.
 
     On SQLite the rows are read as stored: building a UUID object per row, as

@@ -34,8 +34,7 @@ class ViewStore:
     def _connect(self) -> Any:
         if self.sqlite:
             path = store_env(self.url)["SQLITE_DBNAME"]
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                   timeout=30)
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             return conn
         import psycopg
@@ -76,8 +75,9 @@ class ViewStore:
 
     def position(self) -> int:
         with self.transaction() as cur:
-            cur.execute(self._sql("SELECT position FROM projection_tracking WHERE name = ?"),
-                        (self.name,))
+            cur.execute(
+                self._sql("SELECT position FROM projection_tracking WHERE name = ?"), (self.name,)
+            )
             row = cur.fetchone()
         return int(row[0]) if row else 0
 
@@ -111,8 +111,9 @@ class ViewStore:
                     upserts,
                 )
             if deletes:
-                cur.executemany(self._sql("DELETE FROM read_models WHERE model = ? AND key = ?"),
-                                deletes)
+                cur.executemany(
+                    self._sql("DELETE FROM read_models WHERE model = ? AND key = ?"), deletes
+                )
             cur.execute(
                 self._sql(
                     "INSERT INTO projection_tracking (name, position) VALUES (?, ?) "

@@ -30,6 +30,8 @@ class ServerThread:
             port=settings.port,
             log_level=log_level,
             lifespan="on",
+            # Open tablet and console sockets must not hold a shutdown up.
+            timeout_graceful_shutdown=5,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)

@@ -16,7 +16,6 @@ from rescue.actors import Actor
 from rescue.application import RescueApp, load_network
 from rescue.settings import Settings
 from rescue.simulator.network import Network
-from tests.support import free_port
 
 ADMIN = Actor(role="admin", name="tests")
 
@@ -38,7 +37,16 @@ class LiveServer:
         env.update({f"RESCUE_{k.upper()}": v for k, v in settings.items()})
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rescue.cli", "serve", "--db", self.db, "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "rescue.cli",
+                "serve",
+                "--db",
+                self.db,
+                "--port",
+                str(self.port),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -70,7 +78,9 @@ class LiveServer:
                 self.kill()
 
 
-def seed(settings: Settings, network: Network, users: dict[str, tuple[str, str | None]]) -> dict[str, str]:
+def seed(
+    settings: Settings, network: Network, users: dict[str, tuple[str, str | None]]
+) -> dict[str, str]:
     """Loads a network and users into the store; returns name -> token."""
     app = RescueApp(settings)
     try:

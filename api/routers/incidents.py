@@ -84,7 +84,7 @@ def incident_history(
     _: DeskDep,
     as_of: Annotated[datetime | None, Query(description="ISO-8601 moment, with offset")] = None,
 ) -> dict[str, Any]:
-    """Every event of an incident with time, actor and data, and its state at `as_of` (operator, auditor)."""
+    """Every event of an incident (time, actor, data) and its state at `as_of` (desk roles)."""
     if as_of is not None and as_of.tzinfo is None:
         raise HTTPException(
             422,
@@ -108,7 +108,7 @@ def dispatch(
     operator: OperatorDep,
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
-    """Offers the job to the nearest capable free van, or to a named van with a reason (operator)."""
+    """Offers the job to the nearest capable van, or to a named van with a reason (operator)."""
     data = dumped(body)
     idem = idempotency_key(operator, key, request.url.path, data)
     return respond(app.dispatch(incident_id, operator.actor, body.van_id, body.reason, idem))

@@ -95,7 +95,7 @@ async def _authenticate(ws: WebSocket, app: RescueApp, roles: set[str]) -> Princ
         except (TimeoutError, orjson.JSONDecodeError, AttributeError, KeyError):
             token = None
     if not isinstance(token, str) or not token:
-        raise Refused(4401, "send a token: ?token= or a first message {\"token\": ...}")
+        raise Refused(4401, 'send a token: ?token= or a first message {"token": ...}')
     principal = await run_in_threadpool(app.authenticate, token)
     if principal is None:
         raise Refused(4401, "token not recognised or revoked")
@@ -121,8 +121,15 @@ async def _pump(ws: WebSocket, client: Client) -> None:
                 await ws.send_text(chunk.body.decode())
             else:
                 await ws.send_text(
-                    b"".join((b'{"type":"batch","log_position":', str(chunk.last).encode(),
-                              b',"changes":[', chunk.body, b"]}")).decode()
+                    b"".join(
+                        (
+                            b'{"type":"batch","log_position":',
+                            str(chunk.last).encode(),
+                            b',"changes":[',
+                            chunk.body,
+                            b"]}",
+                        )
+                    ).decode()
                 )
         if client.closed_reason is not None:
             raise Refused(TOO_SLOW, client.closed_reason)
@@ -356,7 +363,6 @@ def _crew_command(
     key = command.get("key")
     if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
         return 422, {"detail": "key must be a string of 1 to 200 characters"}
-    van_id = principal.van_id or ""
     try:
         if command.get("type") == "step":
             action = command.get("action")
@@ -418,7 +424,7 @@ def _key(principal: Principal, key: str | None, path: str, body: Any) -> Idempot
 
 @router.get("/api/feeds", tags=["live"])
 def feed_stats(request: Request, _: DeskDep) -> dict[str, int]:
-    """Open board and crew sockets, and how many were dropped for being too slow (operator, auditor)."""
+    """Open sockets, and how many were dropped for being too slow (operator, auditor)."""
     hub: BoardHub = request.app.state.hub
     return {
         "clients": len(hub.clients),

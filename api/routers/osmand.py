@@ -31,14 +31,16 @@ def _number(params: dict[str, str], name: str, *, required: bool = False) -> flo
     raw = params.get(name)
     if raw is None or raw == "":
         if required:
-            raise HTTPException(422, [{"loc": ["query", name], "msg": f"{name} is required",
-                                       "type": "missing"}])
+            raise HTTPException(
+                422, [{"loc": ["query", name], "msg": f"{name} is required", "type": "missing"}]
+            )
         return None
     try:
         value = float(raw)
     except ValueError:
         raise HTTPException(
-            422, [{"loc": ["query", name], "msg": f"{name} must be a number", "type": "value_error"}]
+            422,
+            [{"loc": ["query", name], "msg": f"{name} must be a number", "type": "value_error"}],
         ) from None
     if value != value or value in (float("inf"), float("-inf")):
         raise HTTPException(
@@ -57,8 +59,14 @@ def _moment(raw: str | None) -> datetime:
             return datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
             raise HTTPException(
-                422, [{"loc": ["query", "timestamp"], "msg": "timestamp must be Unix time or "
-                       "ISO-8601", "type": "value_error"}]
+                422,
+                [
+                    {
+                        "loc": ["query", "timestamp"],
+                        "msg": "timestamp must be Unix time or ISO-8601",
+                        "type": "value_error",
+                    }
+                ],
             ) from None
     if number > 1e11:  # milliseconds, as some apps send
         number /= 1000
@@ -66,8 +74,14 @@ def _moment(raw: str | None) -> datetime:
         return datetime.fromtimestamp(number, UTC)
     except (OverflowError, OSError, ValueError):
         raise HTTPException(
-            422, [{"loc": ["query", "timestamp"], "msg": "timestamp out of range",
-                   "type": "value_error"}]
+            422,
+            [
+                {
+                    "loc": ["query", "timestamp"],
+                    "msg": "timestamp out of range",
+                    "type": "value_error",
+                }
+            ],
         ) from None
 
 
@@ -97,7 +111,8 @@ async def osmand(request: Request, app: AppDep, writer: WriterDep) -> PlainTextR
             lat=check_latitude(lat),
             lon=check_longitude(lon),
             recorded_at=check_recorded_at(
-                _moment(params.get("timestamp")), now=app.clock(),
+                _moment(params.get("timestamp")),
+                now=app.clock(),
                 tolerance_s=app.settings.position_future_tolerance_s,
             ),
             speed_kmh=None if speed is None else round(speed * KNOTS_TO_KMH, 2),

@@ -79,8 +79,12 @@ def kpis(request: Request, _: DeskDep) -> dict[str, Any]:
             "completed": doc["completed"],
             "repaired_on_site_rate": round(doc.get("repaired_on_site", 0) / doc["completed"], 3),
         }
-        for label in ("answer_to_dispatch_s", "dispatch_to_accept_s", "dispatch_to_arrival_s",
-                      "on_scene_s"):
+        for label in (
+            "answer_to_dispatch_s",
+            "dispatch_to_accept_s",
+            "dispatch_to_arrival_s",
+            "on_scene_s",
+        ):
             n = doc.get(f"{label}_n", 0)
             row[label] = round(doc[f"{label}_sum"] / n, 1) if n else None
         rows.append(row)

@@ -96,12 +96,39 @@ class RescueApp(Application[UUID]):
         self.follower = LogFollower(self, self.view.apply)
         # Tools that only read the log in bulk (rebuilds, audits) need no live board.
         if follow:
+            self._restore_view()
+            self.follower.position = self.view.position
             self.follower.start()
             self.follower.catch_up()
 
     def close(self) -> None:
         self.follower.stop()
         super().close()
+
+    def _restore_view(self) -> None:
+        """Starts the live board from the stored read models, if there are any.
+
+        Replaying a long log at every start would keep a restarted server from
+        answering for many seconds; the read models already hold the same
+        documents as of a recent position.
+        """
+        from rescue.projections.runner import load_models
+        from rescue.projections.storage import ViewStore
+
+        store = ViewStore(self.settings.db)
+        try:
+            models = load_models(store)
+        finally:
+            store.close()
+        # Read models stored before the `incidents` model existed cannot seed the board.
+        if models.position and (models.docs["incidents"] or not models.docs["timings"]):
+            self.view.restore(
+                models.position,
+                models.docs["stations"],
+                models.docs["vans"],
+                models.docs["incidents"],
+                models.van_ids,
+            )
 
     # -- the command runner ---------------------------------------------------
 
@@ -423,7 +450,9 @@ class RescueApp(Application[UUID]):
             if not self.view.free_vans_exist():
                 break
 
-            def body(incident_id: str = waiting["incident_id"]) -> tuple[Sequence[Aggregate], Reply]:
+            def body(
+                incident_id: str = waiting["incident_id"],
+            ) -> tuple[Sequence[Aggregate], Reply]:
                 incident = self.incident(incident_id)
                 if incident.status is not IncidentStatus.QUEUED:
                     return [], Reply(200, incident.as_public())

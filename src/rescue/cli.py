@@ -65,7 +65,14 @@ def serve(
             "no cipher key for callers' personal data: set RESCUE_CIPHER_KEY, or "
             "RESCUE_KEY_FILE to a key file (create one with `rescue key new FILE`)"
         )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        # Open sockets (consoles, tablets) must not hold a shutdown up for long.
+        timeout_graceful_shutdown=10,
+    )
 
 
 @keys.command("new")

@@ -149,7 +149,9 @@ class PositionWriter:
                 try:
                     earlier = first_reply.get(key.uuid) or self._app._stored_reply(key)
                 except Invalid as error:
-                    replies.append(Reply(422, {"detail": str(error)}))
+                    where = ["header", error.field]
+                    detail = [{"loc": where, "msg": str(error), "type": "invalid"}]
+                    replies.append(Reply(422, {"detail": detail}))
                     continue
                 if earlier is not None:
                     replies.append(earlier)

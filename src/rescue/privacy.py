@@ -43,9 +43,7 @@ class PersonalData:
     """Seals and opens small JSON values; without a key both refuse."""
 
     def __init__(self, key: str | None) -> None:
-        self._cipher = (
-            AESCipher(Environment(env={AESCipher.CIPHER_KEY: key})) if key else None
-        )
+        self._cipher = AESCipher(Environment(env={AESCipher.CIPHER_KEY: key})) if key else None
 
     @property
     def has_key(self) -> bool:

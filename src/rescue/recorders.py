@@ -71,7 +71,9 @@ class SQLiteSubscription(ListenNotifySubscription[SubscribableSQLiteRecorder]):
     """
 
     def __init__(
-        self, recorder: SubscribableSQLiteRecorder, gt: int | None = None,
+        self,
+        recorder: SubscribableSQLiteRecorder,
+        gt: int | None = None,
         topics: Sequence[str] = (),
     ) -> None:
         super().__init__(recorder=recorder, gt=gt, topics=topics)

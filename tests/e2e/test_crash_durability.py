@@ -27,7 +27,8 @@ def test_acknowledged_writes_survive_kill_9(server: tuple[LiveServer, dict[str, 
         key = f"call-{i}-{uuid.uuid4()}"
         with httpx.Client(base_url=live.url, timeout=30) as http:
             answer = http.post(
-                "/api/incidents", json=report_body(phone=f"1390000{i:04d}"),
+                "/api/incidents",
+                json=report_body(phone=f"1390000{i:04d}"),
                 headers={**op, "Idempotency-Key": key},
             )
         assert answer.status_code == 201, answer.text
@@ -35,8 +36,11 @@ def test_acknowledged_writes_survive_kill_9(server: tuple[LiveServer, dict[str, 
 
     def positions(batch: int) -> int:
         reports = [
-            {"lat": 34.7 + batch * 0.001, "lon": 113.6 + n * 0.001,
-             "recorded_at": (start + timedelta(seconds=batch * 10 + n)).isoformat()}
+            {
+                "lat": 34.7 + batch * 0.001,
+                "lon": 113.6 + n * 0.001,
+                "recorded_at": (start + timedelta(seconds=batch * 10 + n)).isoformat(),
+            }
             for n in range(5)
         ]
         with httpx.Client(base_url=live.url, timeout=30) as http:
@@ -73,7 +77,8 @@ def test_acknowledged_writes_survive_kill_9(server: tuple[LiveServer, dict[str, 
     with httpx.Client(base_url=live.url, timeout=30) as http:
         before = len(http.get("/api/incidents", headers=op).json())
         again = http.post(
-            "/api/incidents", json=report_body(phone="13900000000"),
+            "/api/incidents",
+            json=report_body(phone="13900000000"),
             headers={**op, "Idempotency-Key": key},
         )
         assert again.status_code == 201

@@ -55,7 +55,9 @@ def test_whole_life_by_the_right_roles(server: tuple[LiveServer, dict[str, str]]
         assert dispatched.json()["van_id"] == REPAIR_VAN.van_id
 
         # 4. Another van's crew cannot accept; the operator cannot do crew steps.
-        assert http.post(f"{url}/accept", json={"eta_min": 9}, headers=other_crew).status_code == 409
+        assert (
+            http.post(f"{url}/accept", json={"eta_min": 9}, headers=other_crew).status_code == 409
+        )
         assert http.post(f"{url}/accept", json={"eta_min": 9}, headers=op).status_code == 403
 
         # 5. The crew works the job step by step.
@@ -68,8 +70,13 @@ def test_whole_life_by_the_right_roles(server: tuple[LiveServer, dict[str, str]]
                 {
                     "cause": "battery cell failure",
                     "parts": [
-                        {"part_no": "BAT-55", "name": "battery", "system": "other", "qty": 1,
-                         "original": True}
+                        {
+                            "part_no": "BAT-55",
+                            "name": "battery",
+                            "system": "other",
+                            "qty": 1,
+                            "original": True,
+                        }
                     ],
                     "findings": [],
                 },
@@ -94,7 +101,9 @@ def test_whole_life_by_the_right_roles(server: tuple[LiveServer, dict[str, str]]
         assert http.post(f"{url}/cancel", json={"reason": "x"}, headers=op).status_code == 409
 
         # 8. The van is free again; the history names every actor in order.
-        assert http.get(f"/api/vans/{REPAIR_VAN.van_id}", headers=op).json()["status"] == "available"
+        assert (
+            http.get(f"/api/vans/{REPAIR_VAN.van_id}", headers=op).json()["status"] == "available"
+        )
         history = http.get(f"{url}/history", headers=aud)
         assert history.status_code == 200
         kinds = [(e["type"], e["actor"]["role"]) for e in history.json()["events"]]

@@ -68,7 +68,8 @@ def test_a_rest_position_reaches_a_board_client(server: Server) -> None:
         assert len(snapshot["vans"]) == len(NETWORK.vans)
         # 2. A crew reports a position over REST; the board hears of it.
         answer = httpx.post(
-            f"{live.url}/api/vans/{REPAIR_VAN}/positions", json=fix(1, 34.5, 113.5),
+            f"{live.url}/api/vans/{REPAIR_VAN}/positions",
+            json=fix(1, 34.5, 113.5),
             headers=bearer(tokens["crew-repair"]),
         )
         assert answer.status_code == 202
@@ -89,8 +90,9 @@ def test_an_offer_reaches_exactly_the_right_crew(server: Server) -> None:
         # 1. A battery call at HQ is offered to HQ's repair van, not its tow truck.
         op = bearer(tokens["op"])
         incident = httpx.post(f"{live.url}/api/incidents", json=report_body(), headers=op).json()
-        httpx.post(f"{live.url}/api/incidents/{incident['incident_id']}/dispatch", json={},
-                   headers=op)
+        httpx.post(
+            f"{live.url}/api/incidents/{incident['incident_id']}/dispatch", json={}, headers=op
+        )
         offer, _ = until(right, lambda m: m.get("event") == "Offered" and m["kind"] == "incident")
         assert offer["id"] == incident["incident_id"]
         assert offer["changes"]["van_id"] == REPAIR_VAN
@@ -98,12 +100,32 @@ def test_an_offer_reaches_exactly_the_right_crew(server: Server) -> None:
         with pytest.raises(TimeoutError):
             other.recv(timeout=1.5)
         # 3. The crew accepts over the socket, with the REST route's rules.
-        right.send(json.dumps({"type": "step", "ref": 1, "incident_id": incident["incident_id"],
-                               "action": "accept", "data": {"eta_min": 7}, "key": "k1"}))
+        right.send(
+            json.dumps(
+                {
+                    "type": "step",
+                    "ref": 1,
+                    "incident_id": incident["incident_id"],
+                    "action": "accept",
+                    "data": {"eta_min": 7},
+                    "key": "k1",
+                }
+            )
+        )
         ack, _ = until(right, lambda m: m.get("type") == "ack")
         assert (ack["ref"], ack["status"], ack["body"]["status"]) == (1, 200, "accepted")
-        right.send(json.dumps({"type": "step", "ref": 2, "incident_id": incident["incident_id"],
-                               "action": "accept", "data": {"eta_min": 7}, "key": "k2"}))
+        right.send(
+            json.dumps(
+                {
+                    "type": "step",
+                    "ref": 2,
+                    "incident_id": incident["incident_id"],
+                    "action": "accept",
+                    "data": {"eta_min": 7},
+                    "key": "k2",
+                }
+            )
+        )
         refused, _ = until(right, lambda m: m.get("type") == "ack")
         assert refused["status"] == 409
 
@@ -120,15 +142,21 @@ def test_resume_after_a_position_has_no_gap_and_no_repeat(server: Server) -> Non
         snapshot = receive(board)
         # 1. Live: three positions arrive; remember where the client stood after the first.
         for n in range(3):
-            httpx.post(f"{live.url}/api/vans/{REPAIR_VAN}/positions",
-                       json=fix(10 - n, 34.0 + n / 100, 113.0), headers=crew)
+            httpx.post(
+                f"{live.url}/api/vans/{REPAIR_VAN}/positions",
+                json=fix(10 - n, 34.0 + n / 100, 113.0),
+                headers=crew,
+            )
         first, _ = until(board, lambda m: m.get("event") == "PositionReported")
         live_rest = [receive(board) for _ in range(2)]
     # 2. Disconnected: more changes happen (a call and positions).
     httpx.post(f"{live.url}/api/incidents", json=report_body(), headers=bearer(tokens["op"]))
     for n in range(3, 6):
-        httpx.post(f"{live.url}/api/vans/{REPAIR_VAN}/positions",
-                   json=fix(10 - n, 34.0 + n / 100, 113.0), headers=crew)
+        httpx.post(
+            f"{live.url}/api/vans/{REPAIR_VAN}/positions",
+            json=fix(10 - n, 34.0 + n / 100, 113.0),
+            headers=crew,
+        )
     # 3. Resuming after the first position gives the next ones exactly once, in order.
     resumed = changes_after(live, tokens["op"], first["log_position"], 6)
     assert resumed[:2] == live_rest
@@ -136,7 +164,8 @@ def test_resume_after_a_position_has_no_gap_and_no_repeat(server: Server) -> Non
     assert positions == sorted(positions) and len(set(positions)) == len(positions)
     assert all(p > first["log_position"] for p in positions)
     assert [m["event"] for m in resumed] == ["PositionReported"] * 2 + ["Reported"] + [
-        "PositionReported"] * 3
+        "PositionReported"
+    ] * 3
     assert first["log_position"] > snapshot["log_position"]
 
     # 4. The same after a server restart: the replay comes from the stored log.
@@ -151,17 +180,31 @@ def test_an_osmand_report_moves_the_van(server: Server) -> None:
         receive(board)
         # 1. A tracker app sends the OsmAnd protocol with the crew token as device id.
         now = int(datetime.now(UTC).timestamp())
-        answer = httpx.get(f"{live.url}/osmand", params={
-            "id": tokens["crew-tow"], "lat": "34.81", "lon": "113.52", "timestamp": str(now),
-            "speed": "10", "bearing": "90", "accuracy": "5"})
+        answer = httpx.get(
+            f"{live.url}/osmand",
+            params={
+                "id": tokens["crew-tow"],
+                "lat": "34.81",
+                "lon": "113.52",
+                "timestamp": str(now),
+                "speed": "10",
+                "bearing": "90",
+                "accuracy": "5",
+            },
+        )
         assert answer.status_code == 200
         moved, _ = until(board, lambda m: m.get("event") == "PositionReported")
         assert (moved["id"], moved["changes"]["lat"], moved["changes"]["lon"]) == (
-            TOW_VAN, 34.81, 113.52)
+            TOW_VAN,
+            34.81,
+            113.52,
+        )
         assert moved["changes"]["speed_kmh"] == 18.52  # 10 knots
     # 2. A wrong device id is refused and records nothing.
-    assert httpx.get(f"{live.url}/osmand", params={"id": "nope", "lat": "1", "lon": "2"}
-                     ).status_code == 401
+    assert (
+        httpx.get(f"{live.url}/osmand", params={"id": "nope", "lat": "1", "lon": "2"}).status_code
+        == 401
+    )
 
 
 def test_bad_board_requests_are_closed_with_a_code(server: Server) -> None:

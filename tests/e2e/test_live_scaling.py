@@ -6,8 +6,8 @@ import base64
 import os
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -39,7 +39,9 @@ def stalled_board_client(port: int, token: str) -> socket.socket:
 
 
 @pytest.fixture
-def small_queue_server(store_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+def small_queue_server(
+    store_url: str, tmp_path: Path
+) -> Iterator[tuple[LiveServer, dict[str, str]]]:
     key = new_key()
     tokens = seed(Settings(db=store_url, cipher_key=key), NETWORK, USERS)
     live = LiveServer(db=store_url, key=key, port=free_port(), log_path=tmp_path / "s.log")
@@ -109,14 +111,18 @@ def test_a_change_through_one_server_reaches_the_other_servers_clients(
         with connect(ws_url(second, "/ws/board", token=tokens["op"])) as board:
             receive(board)
             # 1. A call taken through the first server ...
-            made = httpx.post(f"{first.url}/api/incidents", json=report_body(),
-                              headers=bearer(tokens["op"])).json()
+            made = httpx.post(
+                f"{first.url}/api/incidents", json=report_body(), headers=bearer(tokens["op"])
+            ).json()
             # 2. ... reaches the console connected to the second.
             seen, _ = until(board, lambda m: m.get("event") == "Reported")
             assert seen["id"] == made["incident_id"]
             # 3. And the second server can dispatch it at once (its board is current).
-            answer = httpx.post(f"{second.url}/api/incidents/{made['incident_id']}/dispatch",
-                                json={}, headers=bearer(tokens["op"]))
+            answer = httpx.post(
+                f"{second.url}/api/incidents/{made['incident_id']}/dispatch",
+                json={},
+                headers=bearer(tokens["op"]),
+            )
             assert answer.json()["status"] == "offered"
     finally:
         first.stop()

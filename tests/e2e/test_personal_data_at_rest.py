@@ -21,12 +21,13 @@ def stored_bytes(db: str) -> bytes:
         files = [path, Path(f"{path}-wal")]
         return b"".join(f.read_bytes() for f in files if f.exists())
     with psycopg.connect(db) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-        )]
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ]
         dump = b""
         for table in tables:
-            for row in conn.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - names from catalog
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
                 dump += repr(row).encode() + b"".join(
                     bytes(v) for v in row if isinstance(v, bytes | memoryview)
                 )
@@ -37,11 +38,13 @@ def test_caller_is_not_stored_in_plain_text(server: tuple[LiveServer, dict[str, 
     live, tokens = server
     with httpx.Client(base_url=live.url, timeout=30) as http:
         # 1. Record a call; the operator reads the caller back in the clear.
-        created = http.post("/api/incidents", json=report_body(NAME, PHONE),
-                            headers=bearer(tokens["op"]))
+        created = http.post(
+            "/api/incidents", json=report_body(NAME, PHONE), headers=bearer(tokens["op"])
+        )
         assert created.status_code == 201
-        shown = http.get(f"/api/incidents/{created.json()['incident_id']}",
-                         headers=bearer(tokens["op"]))
+        shown = http.get(
+            f"/api/incidents/{created.json()['incident_id']}", headers=bearer(tokens["op"])
+        )
         assert shown.json()["caller"] == {"name": NAME, "phone": PHONE}
     live.stop()
     # 2. The stored bytes hold the vehicle (a control: the scan does see event data) ...

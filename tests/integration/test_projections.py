@@ -39,8 +39,15 @@ def busy_day(app: RescueApp, calls: int, seed: int, runner: ProjectionRunner | N
     start = datetime.now(UTC) - timedelta(hours=3)
     for n in range(calls):
         incident_id = reported(
-            app, report(34.7 + rng.random() / 5, 113.6, rng.choice(CATEGORIES), n=n,
-                        injury=rng.random() < 0.2))
+            app,
+            report(
+                34.7 + rng.random() / 5,
+                113.6,
+                rng.choice(CATEGORIES),
+                n=n,
+                injury=rng.random() < 0.2,
+            ),
+        )
         reply = app.dispatch(incident_id, OPERATOR.actor)
         van_id = reply.body["van_id"]
         fate = rng.random()
@@ -92,8 +99,10 @@ def test_incremental_read_models_equal_a_rebuild(store_url: str) -> None:
         #    on the board.
         kpis = rebuilt.docs["kpis"].values()
         assert sum(b["completed"] for b in kpis) > 10
-        assert all(d["status"] not in ("completed", "closed", "cancelled")
-                   for d in rebuilt.docs["board"].values())
+        assert all(
+            d["status"] not in ("completed", "closed", "cancelled")
+            for d in rebuilt.docs["board"].values()
+        )
         loads = rebuilt.docs["station_load"].values()
         assert sum(s[k] for s in loads for k in ("available", "offered", "busy", "off_duty")) == 6
         vans = rebuilt.docs["vans"].values()
@@ -109,25 +118,44 @@ def test_killing_the_projection_mid_batch_loses_and_repeats_nothing(store_url: s
         writer.close()
         start = datetime.now(UTC) - timedelta(hours=4)
         for second in range(100):
-            writer._append([
-                _Job(f"V{v}", [PositionReport(34.7, 113.6 + v / 100,
-                                              start + timedelta(seconds=second * 100 + k))
-                               for k in range(100)], None, Future())
-                for v in range(1, 7)
-            ])
+            writer._append(
+                [
+                    _Job(
+                        f"V{v}",
+                        [
+                            PositionReport(
+                                34.7, 113.6 + v / 100, start + timedelta(seconds=second * 100 + k)
+                            )
+                            for k in range(100)
+                        ],
+                        None,
+                        Future(),
+                    )
+                    for v in range(1, 7)
+                ]
+            )
         head = app.recorder.max_notification_id()
         expected = rebuild(app, None).docs
     env = dict(os.environ)  # no cipher key: read models hold nothing personal
-    command = [sys.executable, "-m", "rescue.cli", "projections", "run", "--db", store_url,
-               "--exit-when-current"]
+    command = [
+        sys.executable,
+        "-m",
+        "rescue.cli",
+        "projections",
+        "run",
+        "--db",
+        store_url,
+        "--exit-when-current",
+    ]
     # 2. Start the projection and kill -9 it at a random moment after it has stored a
     #    batch (so while it works on the next), five times.
     rng = random.Random(11)
     store = ViewStore(store_url)
     kills, positions = 0, [0]
     for _ in range(5):
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         while process.poll() is None and store.position() == positions[-1]:
             time.sleep(0.005)
         time.sleep(rng.random() / 20)
@@ -144,3 +172,44 @@ def test_killing_the_projection_mid_batch_loses_and_repeats_nothing(store_url: s
     assert kills == 5
     assert positions == sorted(positions) and positions[-1] < head  # killed on the way
     assert stored_docs(store_url) == expected
+
+
+def test_a_restarted_board_starts_from_the_read_models_and_equals_a_full_replay(
+    store_url: str,
+) -> None:
+    from rescue.projections.live import LiveView
+
+    with open_app(store_url) as app:
+        # 1. A busy day, stored read models part-way, then more calls after them.
+        busy_day(app, calls=25, seed=8)
+        runner = ProjectionRunner(app, ViewStore(store_url))
+        while runner.step():
+            pass
+        stored_at = app.recorder.max_notification_id()
+        busy_day_more = report(34.8, 113.6, "accident", n=999)
+        incident_id = reported(app, busy_day_more)
+        app.dispatch(incident_id, OPERATOR.actor)
+        runner._store.close()
+        settings = app.settings
+    # 2. A new application starts its board from the read models, then follows the log.
+    restarted = RescueApp(settings)
+    try:
+        assert restarted.view.position > stored_at  # it caught up past the stored position
+        # 3. Its board equals one replayed from the very first event.
+        replayed = LiveView()
+        for n in restarted.recorder.select_notifications(start=None, limit=10**6):
+            replayed.apply(n.id, restarted.mapper.to_domain_event(n))
+        for name in (
+            "stations",
+            "vans",
+            "incidents",
+            "position",
+            "van_ids",
+            "_fix_at",
+            "_offer_due",
+            "_accepted",
+        ):
+            assert getattr(restarted.view, name) == getattr(replayed, name), name
+        assert restarted.view.incidents[incident_id]["status"] == "offered"
+    finally:
+        restarted.close()

@@ -13,7 +13,8 @@ from rescue.tracks import VanTrack
 
 maybe_float = st.none() | st.floats(min_value=0, max_value=400, allow_nan=False)
 moments = st.datetimes(
-    min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1),
+    min_value=datetime(2020, 1, 1),
+    max_value=datetime(2030, 1, 1),
     timezones=st.sampled_from([UTC, timezone(timedelta(hours=8))]),
 )
 
@@ -28,8 +29,12 @@ moments = st.datetimes(
 )
 @settings(max_examples=200, deadline=None)
 def test_fast_path_round_trips_through_the_library_decoder(
-    lat: float, lon: float, recorded_at: datetime,
-    speed: float | None, heading: float | None, accuracy: float | None,
+    lat: float,
+    lon: float,
+    recorded_at: datetime,
+    speed: float | None,
+    heading: float | None,
+    accuracy: float | None,
 ) -> None:
     # 1. A library mapper and the fast one share the library's transcoder.
     library = Application[object](env={"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper

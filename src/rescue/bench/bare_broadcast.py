@@ -29,9 +29,20 @@ async def handler(ws: ServerConnection) -> None:
     async for message in ws:
         # The same fields our change frames carry, so clients parse alike.
         report = orjson.loads(message)["reports"][0]
-        broadcast(boards, orjson.dumps({"type": "change", "log_position": 0, "changes": {
-            "position_at": report["recorded_at"], "lat": report["lat"], "lon": report["lon"]}}
-        ).decode())
+        broadcast(
+            boards,
+            orjson.dumps(
+                {
+                    "type": "change",
+                    "log_position": 0,
+                    "changes": {
+                        "position_at": report["recorded_at"],
+                        "lat": report["lat"],
+                        "lon": report["lon"],
+                    },
+                }
+            ).decode(),
+        )
 
 
 async def main(port: int) -> None:

@@ -98,8 +98,11 @@ async def _fleet(opened: list[Any], stop: asyncio.Event, rng: random.Random) -> 
         second = int(time.monotonic() * slots) % slots
         for ws in opened[second::slots]:
             lat, lon = places[id(ws)]
-            report = {"lat": lat + rng.random() / 1000, "lon": lon,
-                      "recorded_at": datetime.now(UTC).isoformat()}
+            report = {
+                "lat": lat + rng.random() / 1000,
+                "lon": lon,
+                "recorded_at": datetime.now(UTC).isoformat(),
+            }
             with contextlib.suppress(Exception):
                 await ws.send(orjson.dumps({"type": "positions", "reports": [report]}).decode())
         next_at += tick
@@ -170,6 +173,8 @@ async def _drive(
     cpu = _cpu_seconds(pid) - cpu0
     tally.measuring = False
     stop.set()
+    for task in (*vans, *boards):
+        task.cancel()  # idle sockets wait for frames that will not come
     await asyncio.gather(*vans, *boards, return_exceptions=True)
     return tally, cpu
 
@@ -201,7 +206,9 @@ def bench_live(vans: int = 1000, clients: int = 200, seconds: float = 20.0) -> d
         env = {**os.environ, "RESCUE_CIPHER_KEY": key, "RESCUE_WS_QUEUE_LIMIT": "100000"}
         server = subprocess.Popen(
             [sys.executable, "-m", "rescue.cli", "serve", "--db", db, "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             _wait_healthy(f"http://127.0.0.1:{port}", server)
@@ -209,7 +216,9 @@ def bench_live(vans: int = 1000, clients: int = 200, seconds: float = 20.0) -> d
                 _drive(
                     f"ws://127.0.0.1:{port}/ws/board?token={operator}",
                     [f"ws://127.0.0.1:{port}/ws/crew?token={t}" for t in crews],
-                    clients, seconds, server.pid,
+                    clients,
+                    seconds,
+                    server.pid,
                 )
             )
         finally:
@@ -220,7 +229,8 @@ def bench_live(vans: int = 1000, clients: int = 200, seconds: float = 20.0) -> d
         bare_port = _free_port()
         bare = subprocess.Popen(
             [sys.executable, "-m", "rescue.bench.bare_broadcast", str(bare_port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             time.sleep(1.0)
@@ -228,7 +238,9 @@ def bench_live(vans: int = 1000, clients: int = 200, seconds: float = 20.0) -> d
                 _drive(
                     f"ws://127.0.0.1:{bare_port}/board",
                     [f"ws://127.0.0.1:{bare_port}/van" for _ in crews],
-                    clients, seconds, bare.pid,
+                    clients,
+                    seconds,
+                    bare.pid,
                 )
             )
         finally:

@@ -85,8 +85,17 @@ BENCHMARKS: list[Benchmark] = [
         "cold start to /healthz vs a bare uvicorn app",
         "rescue.bench.standard:cold_start_rows",
     ),
-    # To come (issue 6): end-to-end ingest latency to board clients, WebSocket
-    # fan-out CPU, projection rebuild, memory per 1,000 open sockets.
+    Benchmark(
+        "rebuild",
+        "read-model rebuild vs a raw read of the same notifications",
+        "rescue.bench.live_rows:rebuild_rows",
+    ),
+    Benchmark(
+        "live",
+        "GPS to board clients: latency, and server CPU vs a bare websockets server",
+        "rescue.bench.live_rows:live_rows",
+    ),
+    # Not measured yet: memory per 1,000 open sockets.
 ]
 
 

@@ -1,0 +1,65 @@
+"""The live-feed and rebuild benchmarks as report rows (registered in rescue.bench.registry)."""
+
+from __future__ import annotations
+
+from rescue.bench.live import bench_live
+from rescue.bench.rebuild import bench_rebuild
+from rescue.bench.registry import BenchContext
+from rescue.bench.report import Cond, Goal, Row
+
+__all__ = ["live_rows", "rebuild_rows"]
+
+
+def live_rows(ctx: BenchContext) -> list[Row]:
+    vans, clients, seconds = (100, 20, 5.0) if ctx.quick else (1000, 200, 20.0)
+    task = ctx.progress.add_task("live feed: vans to board clients", total=1)
+    result = bench_live(vans=vans, clients=clients, seconds=seconds)
+    ctx.progress.advance(task)
+    delivered = (
+        f"{result['changes_received']:,} of {result['changes_expected']:,} changes delivered"
+    )
+    return [
+        Row(
+            metric=f"position to board client p99 ({vans:,} vans at 1 Hz, {clients} clients)",
+            value=float(result["p99_ms"]),
+            unit="ms",
+            baseline=float(result["bare_p99_ms"]),
+            ratio=round(result["bare_p99_ms"] / result["p99_ms"], 3),
+            goal=Goal.of(Cond("value", "<=", 250.0, "ms")),
+            note=(
+                f"p50 {result['p50_ms']} ms; {delivered}; load generator on the same 2 cores; "
+                "baseline: bare websockets broadcast server"
+            ),
+            extra=result,
+        ),
+        Row(
+            metric=f"server CPU per delivered change ({clients} board clients)",
+            value=float(result["cpu_us_per_change"]),
+            unit="us",
+            baseline=float(result["bare_cpu_us_per_change"]),
+            ratio=round(result["bare_cpu_us_per_change"] / result["cpu_us_per_change"], 3),
+            goal=Goal.of(Cond("ratio", ">=", 0.5)),
+            note="goal: at most 2x the bare websockets broadcast server (ratio >= 0.5)",
+            extra=result,
+        ),
+    ]
+
+
+def rebuild_rows(ctx: BenchContext) -> list[Row]:
+    corpus = ctx.corpus()
+    task = ctx.progress.add_task("projection rebuild vs raw read", total=1)
+    result = bench_rebuild(corpus)
+    ctx.progress.advance(task)
+    return [
+        Row(
+            metric=f"read-model rebuild ({result['events']:,} events)",
+            value=float(result["rebuild_per_s"]),
+            unit="events/s",
+            baseline=float(result["raw_per_s"]),
+            ratio=float(result["ratio"]),
+            goal=Goal.of(Cond("ratio", ">=", 0.3)),
+            note=f"rebuild took {result['rebuild_s']} s (goal for 1M events: under 30 s); "
+            "baseline: sqlite3 reading the same rows",
+            extra=result,
+        )
+    ]

@@ -1,0 +1,111 @@
+"""The library's own recorder test cases, run against the recorders this project uses.
+
+`SubscribableSQLiteRecorder` adds the live subscription the library lacks on
+SQLite; the chained recorders keep the hash chain on every insert. Both must
+still behave as the library's recorders do, subscription included
+(`optional_test_insert_subscribe` is the library's test for recorders that
+support `subscribe()`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.tests.persistence import ApplicationRecorderTestCase
+
+from rescue.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
+from rescue.recorders import SubscribableSQLiteRecorder
+
+
+class _SQLiteCase(ApplicationRecorderTestCase[Any]):
+    recorder_class: type[SubscribableSQLiteRecorder] = SubscribableSQLiteRecorder
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.folder = tempfile.TemporaryDirectory()
+        self.datastore = SQLiteDatastore(str(Path(self.folder.name) / "log.db"))
+
+    def tearDown(self) -> None:
+        self.datastore.close()
+        self.folder.cleanup()
+        super().tearDown()
+
+    def create_recorder(self) -> SubscribableSQLiteRecorder:
+        recorder = self.recorder_class(self.datastore)
+        recorder.create_table()
+        return recorder
+
+    def test_insert_subscribe(self) -> None:
+        self.optional_test_insert_subscribe()
+
+    def test_concurrent_throughput(self) -> None:
+        pytest.skip("a throughput print, not a check; measured by `rescue bench`")
+
+    def test_performance(self) -> None:
+        pytest.skip("a timing print, not a check; measured by `rescue bench`")
+
+
+class TestSubscribableSQLiteRecorder(_SQLiteCase):
+    recorder_class = SubscribableSQLiteRecorder
+
+
+class TestChainedSQLiteRecorder(_SQLiteCase):
+    recorder_class = ChainedSQLiteRecorder
+
+
+@pytest.mark.postgres
+class TestChainedPostgresRecorder(ApplicationRecorderTestCase[Any]):
+    def setUp(self) -> None:
+        super().setUp()
+        base = os.environ.get("RESCUE_TEST_PG_URL")
+        if not base:
+            if os.environ.get("CI"):
+                pytest.fail("PostgreSQL not started: run ./scripts/test.sh")
+            pytest.skip("PostgreSQL not started: run ./scripts/test.sh")
+        import psycopg
+        from psycopg import sql
+
+        self.dbname = f"t_{uuid.uuid4().hex[:12]}"
+        self.base = base
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.dbname)))
+        parts = base.split("@", 1)[1].split("/", 1)[0]
+        host, port = parts.split(":")
+        self.datastore = PostgresDatastore(
+            dbname=self.dbname, host=host, port=port, user="rescue", password="rescue",
+            pool_size=10, max_overflow=10,
+        )
+
+    def tearDown(self) -> None:
+        self.datastore.close()
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.base, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(self.dbname)
+                )
+            )
+        super().tearDown()
+
+    def create_recorder(self) -> ChainedPostgresRecorder:
+        recorder = ChainedPostgresRecorder(self.datastore)
+        recorder.create_table()
+        return recorder
+
+    def test_insert_subscribe(self) -> None:
+        self.optional_test_insert_subscribe()
+
+    def test_concurrent_throughput(self) -> None:
+        pytest.skip("a throughput print, not a check; measured by `rescue bench`")
+
+    def test_performance(self) -> None:
+        pytest.skip("a timing print, not a check; measured by `rescue bench`")
