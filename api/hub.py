@@ -115,11 +115,11 @@ class Client:
                     self.on_drop()
         self.ready.set()
 
-    def take(self, most: int) -> list[Entry] | Chunk | None:
-        """The next chunks to send, as one chunk if whole, else their entries."""
+    def take(self, most: int) -> Chunk | None:
+        """The next chunks to send (at most `most` changes unless one chunk is bigger), joined."""
         if not self.queue:
             return None
-        chunks = []
+        chunks: list[Chunk] = []
         count = 0
         while self.queue and (not chunks or count + len(self.queue[0].entries) <= most):
             chunk = self.queue.popleft()

@@ -55,7 +55,8 @@ def board_changes(event: Any, van_ids: dict[Any, str]) -> list[Doc]:
     builder = _BUILDERS.get(name)
     if builder is None:
         return []
-    return builder(event, van_ids)
+    built: list[Doc] = builder(event, van_ids)
+    return built
 
 
 def _station_registered(e: Any, _: dict[Any, str]) -> list[Doc]:

@@ -42,7 +42,9 @@ def load_models(store: ViewStore) -> ReadModels:
     return models
 
 
-def read_page(app: Application, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
+def read_page(
+    app: Application[Any], after: int, limit: int
+) -> list[tuple[int, str, int, str, bytes]]:
     """(notification id, originator id as hex, version, topic, state) of the next page.
 
     On SQLite the rows are read as stored: building a UUID object per row, as
@@ -60,12 +62,12 @@ def read_page(app: Application, after: int, limit: int) -> list[tuple[int, str, 
             )
             return [(row[0], row[1], row[2], row[3], row[4]) for row in cursor.fetchall()]
     return [
-        (n.id, n.originator_id.hex, n.originator_version, n.topic, n.state)
+        (n.id, UUID(str(n.originator_id)).hex, n.originator_version, n.topic, n.state)
         for n in recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
     ]
 
 
-def apply_page(app: Application, models: ReadModels, limit: int = PAGE) -> int:
+def apply_page(app: Application[Any], models: ReadModels, limit: int = PAGE) -> int:
     """Applies the next page of the log to the documents; returns how many events."""
     page = read_page(app, models.position, limit)
     for notification_id, originator_hex, version, topic, state in page:
@@ -82,7 +84,7 @@ def apply_page(app: Application, models: ReadModels, limit: int = PAGE) -> int:
 
 
 def rebuild(
-    app: Application,
+    app: Application[Any],
     store: ViewStore | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReadModels:
@@ -108,7 +110,7 @@ def rebuild(
 
 
 class ProjectionRunner:
-    def __init__(self, app: Application, store: ViewStore, interval_s: float = 1.0) -> None:
+    def __init__(self, app: Application[Any], store: ViewStore, interval_s: float = 1.0) -> None:
         self.interval_s = interval_s
         self._app = app
         self._store = store

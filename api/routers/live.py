@@ -370,7 +370,7 @@ def _crew_command(
             if model is None:
                 return 422, {"detail": f"action must be one of {sorted(CREW_STEPS)}"}
             incident_id = command.get("incident_id")
-            if not isinstance(incident_id, str):
+            if not isinstance(incident_id, str) or not isinstance(action, str):
                 return 422, {"detail": "incident_id is required"}
             data = dumped(model.model_validate(command.get("data") or {}))
             path = f"/api/incidents/{incident_id}/{action}"

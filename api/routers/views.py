@@ -53,7 +53,7 @@ def vans(
 def station_load(request: Request, _: DeskDep) -> dict[str, Any]:
     """Per station: vans available, offered, busy, off duty, and queued calls in its area."""
     position, docs = _docs(request, "station_load")
-    _, stations = _docs(request, "stations")
+    stations = _docs(request, "stations")[1]
     names = {s["station_id"]: s for s in stations}
     for station_id, doc in zip(_keys(request, "station_load"), docs, strict=True):
         doc["station_id"] = station_id

@@ -596,6 +596,7 @@ class RescueApp(Application[UUID]):
         incident = self.incident(incident_id)
         events = []
         version_at: int | None = None
+        domain_event: Any
         for domain_event in self.events.get(incident.id):
             if as_of is not None and domain_event.timestamp > as_of:
                 break

@@ -25,7 +25,7 @@ log = logging.getLogger("rescue.follower")
 
 
 class LogFollower:
-    def __init__(self, app: Application, handle: Handler) -> None:
+    def __init__(self, app: Application[Any], handle: Handler) -> None:
         self._app = app
         self._handle = handle
         self._reached = threading.Condition()

@@ -7,6 +7,7 @@ import math
 from collections import Counter
 
 import pytest
+
 from rescue.simulator.network import (
     CN_BOX,
     RADIUS_KM,
@@ -17,7 +18,6 @@ from rescue.simulator.network import (
     network_geojson,
     scaled_network,
 )
-
 from rescue.vocabulary import CAPABILITY_FOR_FAULT, Capability, Tier
 
 
