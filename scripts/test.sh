@@ -8,7 +8,8 @@
 #   3. starts a throw-away PostgreSQL cluster (initdb into var/test-pg/run.*, 127.0.0.1 only,
 #      free port, trust auth, fsync on) and exports
 #      RESCUE_TEST_PG_URL=postgresql://rescue:rescue@127.0.0.1:PORT/rescue;
-#   4. runs `python -m pytest ARGS` (default `-m "not slow"` unless ARGS contain their own -m);
+#   4. runs `python -m pytest ARGS` (default `-m "not slow"` unless ARGS contain their own -m,
+#      and `-n 3` (pytest-xdist workers; RESCUE_TEST_WORKERS) unless ARGS contain their own -n);
 #   5. with RESCUE_LINT=1, also runs ./scripts/lint.sh.
 # The cluster is stopped and its directory deleted on exit, whatever happens; the script exits
 # with pytest's code (or lint's, when pytest passed and lint failed).
@@ -249,9 +250,21 @@ for arg in "$@"; do
         has_marker_arg=1
     fi
 done
+has_workers_arg=0
+for arg in "$@"; do
+    if [[ "$arg" == "-n" || "$arg" == -n?* || "$arg" == "--numprocesses"* ]]; then
+        has_workers_arg=1
+    fi
+done
 args=("$@")
 if [[ "$has_marker_arg" -eq 0 ]]; then
     args=(-m "not slow" "${args[@]}")
+fi
+# Most tests wait on servers, sockets and disks rather than the CPU, so three
+# workers finish far sooner than one even on two cores (RESCUE_TEST_WORKERS=0: none).
+workers="${RESCUE_TEST_WORKERS:-3}"
+if [[ "$has_workers_arg" -eq 0 && "$workers" != "0" ]]; then
+    args=(-n "$workers" "${args[@]}")
 fi
 
 log "python -m pytest$(printf " %q" "${args[@]}")"

@@ -86,7 +86,9 @@ def test_demo_serves_prints_urls_and_tokens_and_calls_come_in(tmp_path: Path) ->
 
         # 4. Ctrl-C stops simulator and server cleanly.
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0, out.text[-4000:]
+        # Generous: on a loaded CI machine a clean shutdown (timers, updaters, sockets)
+        # can take a while; a hang still fails.
+        assert proc.wait(timeout=150) == 0, out.text[-4000:]
         assert out.lines[-1] == "stopped"
     finally:
         if proc.poll() is None:

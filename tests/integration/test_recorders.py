@@ -25,6 +25,7 @@ from rescue.recorders import SubscribableSQLiteRecorder
 
 
 class _SQLiteCase(ApplicationRecorderTestCase[Any]):
+    __test__ = False  # a base: its subclasses name the recorder
     recorder_class: type[SubscribableSQLiteRecorder] = SubscribableSQLiteRecorder
 
     def setUp(self) -> None:
@@ -53,10 +54,12 @@ class _SQLiteCase(ApplicationRecorderTestCase[Any]):
 
 
 class TestSubscribableSQLiteRecorder(_SQLiteCase):
+    __test__ = True
     recorder_class = SubscribableSQLiteRecorder
 
 
 class TestChainedSQLiteRecorder(_SQLiteCase):
+    __test__ = True
     recorder_class = ChainedSQLiteRecorder
 
 
