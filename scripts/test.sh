@@ -69,12 +69,14 @@ pg_bindir() {
     dirname "$initdb"
 }
 
-if ! pg_bindir >/dev/null || [[ ! -x /usr/bin/chromium ]]; then
-    log "installing Debian packages: postgresql chromium"
+# A CJK font, so the pages' Chinese is legible in the screenshots the browser tests save.
+CJK_FONT=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+if ! pg_bindir >/dev/null || [[ ! -x /usr/bin/chromium ]] || [[ ! -f "$CJK_FONT" ]]; then
+    log "installing Debian packages: postgresql chromium fonts-wqy-microhei"
     export DEBIAN_FRONTEND=noninteractive
     as_root apt-get update
     as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y --no-install-recommends postgresql chromium
+        apt-get install -y --no-install-recommends postgresql chromium fonts-wqy-microhei
 fi
 PGBIN="$(pg_bindir)" || { log "no /usr/lib/postgresql/*/bin/initdb after install"; exit 1; }
 
