@@ -7,7 +7,7 @@ from rescue.bench.rebuild import bench_rebuild
 from rescue.bench.registry import BenchContext
 from rescue.bench.report import Cond, Goal, Row
 
-__all__ = ["live_rows", "rebuild_rows"]
+__all__ = ["live_rows", "memory_rows", "rebuild_rows"]
 
 
 def live_rows(ctx: BenchContext) -> list[Row]:
@@ -60,6 +60,28 @@ def rebuild_rows(ctx: BenchContext) -> list[Row]:
             goal=Goal.of(Cond("ratio", ">=", 0.3)),
             note=f"rebuild took {result['rebuild_s']} s (goal for 1M events: under 30 s); "
             "baseline: sqlite3 reading the same rows",
+            extra=result,
+        )
+    ]
+
+
+def memory_rows(ctx: BenchContext) -> list[Row]:
+    from rescue.bench.memory import bench_memory
+
+    sockets = 200 if ctx.quick else 1000
+    task = ctx.progress.add_task("memory per open socket", total=1)
+    result = bench_memory(sockets)
+    ctx.progress.advance(task)
+    return [
+        Row(
+            metric=f"server memory per 1,000 open sockets ({sockets} opened)",
+            value=float(result["mb_per_1000"]),
+            unit="MB",
+            baseline=float(result["bare_mb_per_1000"]),
+            ratio=round(result["bare_mb_per_1000"] / result["mb_per_1000"], 3)
+            if result["mb_per_1000"] > 0
+            else None,
+            note="idle crew sockets after their snapshot; baseline: bare websockets server",
             extra=result,
         )
     ]

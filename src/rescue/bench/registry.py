@@ -95,7 +95,11 @@ BENCHMARKS: list[Benchmark] = [
         "GPS to board clients: latency, and server CPU vs a bare websockets server",
         "rescue.bench.live_rows:live_rows",
     ),
-    # Not measured yet: memory per 1,000 open sockets.
+    Benchmark(
+        "memory",
+        "server memory per 1,000 open sockets vs a bare websockets server",
+        "rescue.bench.live_rows:memory_rows",
+    ),
 ]
 
 
