@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -196,8 +197,7 @@ async def board_feed(ws: WebSocket) -> None:
     await ws.accept()
     app: RescueApp = ws.app.state.rescue
     hub: BoardHub = ws.app.state.hub
-    client: Client | None = None
-    try:
+    async with _session(ws, hub) as session:
         after, bbox, station = _parse_board_params(ws)
         await _authenticate(ws, app, {Role.OPERATOR, Role.AUDITOR})
         client = Client(
@@ -205,6 +205,7 @@ async def board_feed(ws: WebSocket) -> None:
             limit=app.settings.ws_queue_limit,
             on_drop=_canceller(),
         )
+        session.append(client)
         head = app.view.position
         fresh = after is None or head - after > MAX_REPLAY
         start, snapshot = hub.register(client, snapshot=fresh)
@@ -221,16 +222,26 @@ async def board_feed(ws: WebSocket) -> None:
                 client.queued += len(replayed)
             client.ready.set()
         await _serve(ws, client, hub, _drain_incoming(ws))
+
+
+@contextlib.asynccontextmanager
+async def _session(ws: WebSocket, hub: BoardHub) -> AsyncIterator[list[Client]]:
+    """One socket's life: its client (appended once made) is unregistered however it
+    ends; a refusal closes with its code; a client dropped for being too slow is
+    closed with 4008 without waiting on its full socket."""
+    clients: list[Client] = []
+    try:
+        yield clients
     except Refused as refused:
         await _close(ws, refused.code, refused.reason)
     except WebSocketDisconnect:
         pass
     except asyncio.CancelledError:
-        if client is None or client.closed_reason is None:
+        if not clients or clients[0].closed_reason is None:
             raise
-        await _close_dropped(ws, client)
+        await _close_dropped(ws, clients[0])
     finally:
-        if client is not None:
+        for client in clients:
             hub.unregister(client)
 
 
@@ -279,8 +290,7 @@ async def crew_feed(ws: WebSocket) -> None:
     app: RescueApp = ws.app.state.rescue
     hub: BoardHub = ws.app.state.hub
     writer: PositionWriter = ws.app.state.positions
-    client: Client | None = None
-    try:
+    async with _session(ws, hub) as session:
         principal = await _authenticate(ws, app, {Role.CREW})
         van_id = principal.van_id or ""
         mine: set[str] = set()
@@ -300,6 +310,7 @@ async def crew_feed(ws: WebSocket) -> None:
             return False
 
         client = Client(wanted=wanted, limit=app.settings.ws_queue_limit, on_drop=_canceller())
+        session.append(client)
         hub.register(client)
         snapshot = await run_in_threadpool(_crew_snapshot, app, van_id)
         if snapshot["job"] is not None:
@@ -307,17 +318,6 @@ async def crew_feed(ws: WebSocket) -> None:
         client.covered = max(client.covered, snapshot["log_position"])
         await ws.send_text(orjson.dumps({"type": "snapshot", **snapshot}, default=str).decode())
         await _serve(ws, client, hub, _crew_commands(ws, app, writer, principal))
-    except Refused as refused:
-        await _close(ws, refused.code, refused.reason)
-    except WebSocketDisconnect:
-        pass
-    except asyncio.CancelledError:
-        if client is None or client.closed_reason is None:
-            raise
-        await _close_dropped(ws, client)
-    finally:
-        if client is not None:
-            hub.unregister(client)
 
 
 def _crew_snapshot(app: RescueApp, van_id: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,6 +180,42 @@ async def _drive(
     return tally, cpu
 
 
+@contextlib.contextmanager
+def rescue_server(db: str, key: str, **settings: str) -> Iterator[tuple[int, int]]:
+    """A `rescue serve` process on `db`, healthy; yields (port, pid) and stops it after."""
+    port = _free_port()
+    env = {**os.environ, "RESCUE_CIPHER_KEY": key, **settings}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rescue.cli", "serve", "--db", db, "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", server)
+        yield port, server.pid
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def bare_server() -> Iterator[tuple[int, int]]:
+    """The bare `websockets` broadcast server of `rescue.bench.bare_broadcast`: (port, pid)."""
+    port = _free_port()
+    bare = subprocess.Popen(
+        [sys.executable, "-m", "rescue.bench.bare_broadcast", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1.0)
+        yield port, bare.pid
+    finally:
+        bare.terminate()
+        bare.wait(timeout=30)
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -202,50 +239,28 @@ def bench_live(vans: int = 1000, clients: int = 200, seconds: float = 20.0) -> d
         crews = [app.add_user(f"bench-{v.van_id}", "crew", v.van_id, ADMIN) for v in network.vans]
         app.close()
 
-        port = _free_port()
-        env = {**os.environ, "RESCUE_CIPHER_KEY": key, "RESCUE_WS_QUEUE_LIMIT": "100000"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "rescue.cli", "serve", "--db", db, "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_healthy(f"http://127.0.0.1:{port}", server)
+        with rescue_server(db, key, RESCUE_WS_QUEUE_LIMIT="100000") as (port, pid):
             ours, ours_cpu = asyncio.run(
                 _drive(
                     f"ws://127.0.0.1:{port}/ws/board?token={operator}",
                     [f"ws://127.0.0.1:{port}/ws/crew?token={t}" for t in crews],
                     clients,
                     seconds,
-                    server.pid,
+                    pid,
                 )
             )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         stored = _stored_positions(Path(folder) / "live.db")
 
-        bare_port = _free_port()
-        bare = subprocess.Popen(
-            [sys.executable, "-m", "rescue.bench.bare_broadcast", str(bare_port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            time.sleep(1.0)
+        with bare_server() as (port, pid):
             theirs, theirs_cpu = asyncio.run(
                 _drive(
-                    f"ws://127.0.0.1:{bare_port}/board",
-                    [f"ws://127.0.0.1:{bare_port}/van" for _ in crews],
+                    f"ws://127.0.0.1:{port}/board",
+                    [f"ws://127.0.0.1:{port}/van" for _ in crews],
                     clients,
                     seconds,
-                    bare.pid,
+                    pid,
                 )
             )
-        finally:
-            bare.terminate()
-            bare.wait(timeout=30)
 
     expected = vans * seconds * clients
     ours_per_change = ours_cpu / max(1, ours.changes) * 1e6

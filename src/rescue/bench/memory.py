@@ -9,18 +9,14 @@ resident memory is divided by the number of sockets.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import connect
 
 from rescue.application import RescueApp, load_network
-from rescue.bench.live import ADMIN, _asdict, _free_port, _wait_healthy
+from rescue.bench.live import ADMIN, _asdict, bare_server, rescue_server
 from rescue.privacy import new_key
 from rescue.settings import Settings
 from rescue.simulator.network import scaled_network
@@ -61,33 +57,10 @@ def bench_memory(sockets: int = 1000) -> dict[str, Any]:
         )
         token = app.add_user("bench-crew", "crew", network.vans[0].van_id, ADMIN)
         app.close()
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "rescue.cli", "serve", "--db", db, "--port", str(port)],
-            env={**os.environ, "RESCUE_CIPHER_KEY": key},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_healthy(f"http://127.0.0.1:{port}", server)
-            ours = asyncio.run(
-                _hold(f"ws://127.0.0.1:{port}/ws/crew?token={token}", sockets, server.pid)
-            )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    bare_port = _free_port()
-    bare = subprocess.Popen(
-        [sys.executable, "-m", "rescue.bench.bare_broadcast", str(bare_port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(1.0)
-        theirs = asyncio.run(_hold(f"ws://127.0.0.1:{bare_port}/van", sockets, bare.pid))
-    finally:
-        bare.terminate()
-        bare.wait(timeout=30)
+        with rescue_server(db, key) as (port, pid):
+            ours = asyncio.run(_hold(f"ws://127.0.0.1:{port}/ws/crew?token={token}", sockets, pid))
+    with bare_server() as (port, pid):
+        theirs = asyncio.run(_hold(f"ws://127.0.0.1:{port}/van", sockets, pid))
     per_k = 1000 / sockets
     return {
         "sockets": sockets,
