@@ -91,19 +91,16 @@ class ReadModels:
 
     def apply_position(self, position: int, track_hex: str, state: Doc) -> None:
         """A GPS fix, from its stored fields: the same change `apply` makes for it."""
+        # `merge` of the change, written out: this runs for most of the log.
         van_id = self.van_ids.get(track_hex)
         if van_id is not None:
-            van = self._touch("vans", van_id)
-            merge(
-                van,
-                {
-                    "lat": state["lat"],
-                    "lon": state["lon"],
-                    "position_at": state["recorded_at"]["_data_"],
-                    "speed_kmh": state["speed_kmh"],
-                    "heading": state["heading"],
-                },
-            )
+            van = self.docs["vans"][van_id]
+            at = state["recorded_at"]["_data_"]
+            held = van.get("position_at")
+            if held is None or at > held:
+                van["lat"], van["lon"], van["position_at"] = state["lat"], state["lon"], at
+                van["speed_kmh"], van["heading"] = state["speed_kmh"], state["heading"]
+                self._changed.add(("vans", van_id))
         self.position = position
 
     def _id_view(self, event: Any) -> list[tuple[Any, str]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -42,9 +42,7 @@ def load_models(store: ViewStore) -> ReadModels:
     return models
 
 
-def read_page(
-    app: Application[Any], after: int, limit: int
-) -> list[tuple[int, str, int, str, bytes]]:
+def read_page(app: Application[Any], after: int, limit: int) -> Sequence[Sequence[Any]]:
     """(notification id, originator id as hex, version, topic, state) of the next page.
 
     On SQLite the rows are read as stored: building a UUID object per row, as
@@ -60,7 +58,8 @@ def read_page(
                 "WHERE rowid > ? ORDER BY rowid LIMIT ?",
                 (after, limit),
             )
-            return [(row[0], row[1], row[2], row[3], row[4]) for row in cursor.fetchall()]
+            rows: Sequence[Sequence[Any]] = cursor.fetchall()
+            return rows
     return [
         (n.id, UUID(str(n.originator_id)).hex, n.originator_version, n.topic, n.state)
         for n in recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
@@ -70,11 +69,13 @@ def read_page(
 def apply_page(app: Application[Any], models: ReadModels, limit: int = PAGE) -> int:
     """Applies the next page of the log to the documents; returns how many events."""
     page = read_page(app, models.position, limit)
+    # GPS fixes skip the generic decoder: their fields are plain JSON and the read
+    # model keeps the time as the ISO text it was stored as.
+    fast = None if (app.mapper.cipher or app.mapper.compressor) else POSITION_TOPIC
+    apply_position, loads = models.apply_position, orjson.loads
     for notification_id, originator_hex, version, topic, state in page:
-        if topic == POSITION_TOPIC and not (app.mapper.cipher or app.mapper.compressor):
-            # GPS fixes skip the generic decoder: their fields are plain JSON and
-            # the read model keeps the time as the ISO text it was stored as.
-            models.apply_position(notification_id, originator_hex, orjson.loads(state))
+        if topic == fast:
+            apply_position(notification_id, originator_hex, loads(state))
         else:
             event = app.mapper.to_domain_event(
                 StoredEvent(UUID(originator_hex), version, topic, state)
