@@ -27,7 +27,8 @@ def test_bench_quick_writes_the_table_json_and_chart(tmp_path: Path) -> None:
         assert set(row) >= REQUIRED, row
         assert isinstance(row["value"], int | float), row
         assert isinstance(row["baseline"], int | float), row
-        assert isinstance(row["met"], bool), row
+        # A row without a goal (memory per socket is reported, not judged) has met null.
+        assert isinstance(row["met"], bool) or (row["goal"] is None and row["met"] is None), row
     metrics = [r["metric"] for r in rows]
     for batch in (10, 100, 1000):
         assert f"store append of positions, batch {batch}" in metrics
