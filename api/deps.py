@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
+from rescue.api.ratelimit import RateLimiter, retry_after
 from rescue.application import Principal, RescueApp
 from rescue.positions import PositionWriter
 from rescue.vocabulary import Role
@@ -34,7 +35,9 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def get_principal(app: AppDep, authorization: Annotated[str | None, Header()] = None) -> Principal:
+def get_principal(
+    request: Request, app: AppDep, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
     token = bearer_token(authorization)
     if token is None:
         raise HTTPException(
@@ -46,6 +49,14 @@ def get_principal(app: AppDep, authorization: Annotated[str | None, Header()] = 
     if principal is None:
         raise HTTPException(
             401, "token not recognised or revoked", headers={"WWW-Authenticate": "Bearer"}
+        )
+    limiter: RateLimiter = request.app.state.limiter
+    wait = limiter.wait_needed(principal.name)
+    if wait:
+        raise HTTPException(
+            429,
+            f"too many requests for {principal.name}; retry in {retry_after(wait)} s",
+            headers={"Retry-After": retry_after(wait)},
         )
     return principal
 

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from rescue.api import errors, pages
+from rescue.api import errors, metrics, pages
 from rescue.api.background import Background
 from rescue.api.hub import BoardHub
+from rescue.api.ratelimit import RateLimiter
 from rescue.api.routers import (
     audit,
     claims,
@@ -61,7 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    api.state.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     errors.install(api)
+    metrics.install(api, metrics.Metrics())
     api.include_router(health.router)
     api.include_router(network.router)
     api.include_router(pages.router)  # before incidents: /api/incidents/search

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         24.0, gt=0, description="an unanswered complaint escalates after this"
     )
 
+    # Access
+    rate_limit_per_s: float = Field(
+        100.0, gt=0, description="requests per second each account may make on average"
+    )
+    rate_limit_burst: float = Field(200.0, ge=1, description="requests an account may burst")
+
     # Background work
     timer_interval_s: float = Field(1.0, gt=0)
 
