@@ -42,7 +42,11 @@ def store_env(url: str) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_POOL_SIZE": "10",
             "POSTGRES_MAX_OVERFLOW": "20",
-            "POSTGRES_CONNECT_TIMEOUT": "10",
+            # Fail fast when the server is down, so requests get 503 promptly, and
+            # check pooled connections before use, so one dropped by a server
+            # restart is replaced instead of failing a request.
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_PRE_PING": "y",
             "POSTGRES_LOCK_TIMEOUT": "10",
         }
     raise BadStoreURL(f"unsupported store URL {url!r}: use sqlite:///path or postgresql://...")
