@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,18 @@ from rescue.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
 from rescue.recorders import SubscribableSQLiteRecorder
 
 
+def _join_library_readers() -> None:
+    """Waits for the reader threads the library's concurrency test leaves running.
+
+    `test_concurrent_no_conflicts` tells its readers to stop but does not wait
+    for them; closing the datastore under a reader that is mid-query would
+    crash the process.
+    """
+    for thread in threading.enumerate():
+        if "read_continuously" in thread.name:
+            thread.join(timeout=10)
+
+
 class _SQLiteCase(ApplicationRecorderTestCase[Any]):
     __test__ = False  # a base: its subclasses name the recorder
     recorder_class: type[SubscribableSQLiteRecorder] = SubscribableSQLiteRecorder
@@ -34,6 +47,7 @@ class _SQLiteCase(ApplicationRecorderTestCase[Any]):
         self.datastore = SQLiteDatastore(str(Path(self.folder.name) / "log.db"))
 
     def tearDown(self) -> None:
+        _join_library_readers()
         self.datastore.close()
         self.folder.cleanup()
         super().tearDown()
@@ -87,6 +101,7 @@ class TestChainedPostgresRecorder(ApplicationRecorderTestCase[Any]):
         )
 
     def tearDown(self) -> None:
+        _join_library_readers()
         self.datastore.close()
         import psycopg
         from psycopg import sql
