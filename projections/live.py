@@ -168,28 +168,32 @@ class LiveView:
 
     def _snapshots(self) -> Iterable[VanSnapshot]:
         for van in self.vans.values():
-            station = self.stations.get(van["station_id"])
-            if station is None:
-                continue
-            yield VanSnapshot(
-                van_id=van["van_id"],
-                station_id=van["station_id"],
-                capabilities=frozenset(van["capabilities"]),
-                on_duty=van["on_duty"],
-                available=van["incident_id"] is None,
-                home_lat=station["lat"],
-                home_lon=station["lon"],
-                position_lat=van["lat"],
-                position_lon=van["lon"],
-                position_at=self._fix_at.get(van["van_id"]),
-            )
+            snapshot = self._snapshot(van)
+            if snapshot is not None:
+                yield snapshot
 
-    def latest_fix(self, van_id: str) -> tuple[float, float, datetime] | None:
+    def _snapshot(self, van: Doc) -> VanSnapshot | None:
+        station = self.stations.get(van["station_id"])
+        if station is None:
+            return None
+        return VanSnapshot(
+            van_id=van["van_id"],
+            station_id=van["station_id"],
+            capabilities=frozenset(van["capabilities"]),
+            on_duty=van["on_duty"],
+            available=van["incident_id"] is None,
+            home_lat=station["lat"],
+            home_lon=station["lon"],
+            position_lat=van["lat"],
+            position_lon=van["lon"],
+            position_at=self._fix_at.get(van["van_id"]),
+        )
+
+    def van_snapshot(self, van_id: str) -> VanSnapshot | None:
+        """What the dispatch rule knows of one van (home station, latest fix)."""
         with self.lock:
-            van, at = self.vans.get(van_id), self._fix_at.get(van_id)
-            if van is None or at is None or van["lat"] is None:
-                return None
-            return van["lat"], van["lon"], at
+            van = self.vans.get(van_id)
+            return self._snapshot(van) if van is not None else None
 
     def queued(self) -> list[Doc]:
         """Queued incidents, most urgent first, then oldest first."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rescue.vocabulary import Role
-
 SYSTEM = "system"
 
 
@@ -20,10 +18,6 @@ class Actor:
 
     def as_dict(self) -> dict[str, Any]:
         return {"role": self.role, "name": self.name, "van_id": self.van_id}
-
-    @property
-    def is_crew(self) -> bool:
-        return self.role == Role.CREW
 
 
 SYSTEM_ACTOR = Actor(role=SYSTEM, name="rescue")

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError, Mapper, OperationalError
 from rescue.access import AccessToken, Account, hash_token, new_token
 from rescue.actors import SYSTEM_ACTOR, Actor
 from rescue.aftersales import on_completion
-from rescue.dispatch import Candidate, geodesic_km
+from rescue.dispatch import Candidate, VanSnapshot, measure
 from rescue.errors import Conflict, Invalid, NotFound, Unavailable
 from rescue.fast_mapper import FastPositionMapper
 from rescue.follower import LogFollower
@@ -415,33 +415,31 @@ class RescueApp(Application[UUID]):
         if not van.is_free:
             raise Conflict(f"van {van_id} is {van.status.value}, not available", van.as_public())
         recommended = self.recommend(incident)
-        distance = self._distance_to(van, incident)
-        override = Candidate(
-            van_id=van.van_id,
-            station_id=van.station_id,
-            distance_km=round(distance, 3),
-            eta_min=round(distance * self.params.circuity / self.params.speed_kmh * 60, 1),
-            origin=self._origin_of(van),
+        snapshot = self.view.van_snapshot(van_id) or self._home_snapshot(van)
+        # Measured by the dispatch rule itself, so the recorded distance and ETA
+        # mean the same as the recommended candidates'.
+        override = measure(
+            snapshot,
+            incident.location["lat"],
+            incident.location["lon"],
+            self.clock(),
+            self.params,
         )
         decision = self._decision(incident, recommended, "override", reason.strip())
         return self._offer_to(incident, van, override, decision, actor)
 
-    def _distance_to(self, van: Van, incident: Incident) -> float:
-        lat, lon = self._effective_point(van)
-        return geodesic_km(lat, lon, incident.location["lat"], incident.location["lon"])
-
-    def _effective_point(self, van: Van) -> tuple[float, float]:
-        fix = self.view.latest_fix(van.van_id)
-        if fix is not None and (self.clock() - fix[2]).total_seconds() <= (
-            self.params.position_max_age_s
-        ):
-            return fix[0], fix[1]
+    def _home_snapshot(self, van: Van) -> VanSnapshot:
+        """A van the live board has not seen yet (registered by another process a moment ago)."""
         station = self.station(van.station_id)
-        return station.lat, station.lon
-
-    def _origin_of(self, van: Van) -> str:
-        station = self.station(van.station_id)
-        return "home" if self._effective_point(van) == (station.lat, station.lon) else "position"
+        return VanSnapshot(
+            van_id=van.van_id,
+            station_id=van.station_id,
+            capabilities=frozenset(van.capabilities),
+            on_duty=van.on_duty,
+            available=van.is_free,
+            home_lat=station.lat,
+            home_lon=station.lon,
+        )
 
     def offer_queued(self) -> int:
         """Offers queued incidents, most urgent then oldest first, while vans are free."""
@@ -695,11 +693,6 @@ class RescueApp(Application[UUID]):
         if issued.revoked:
             return None
         return Principal(issued.name, issued.role, issued.van_id)
-
-    # -- positions (unbatched; the API goes through positions.PositionWriter) ----
-
-    def new_incident_id(self) -> str:
-        return str(uuid4())
 
 
 def _jsonable(value: Any) -> Any:

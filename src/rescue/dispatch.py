@@ -30,6 +30,7 @@ __all__ = [
     "FleetIndex",
     "VanSnapshot",
     "geodesic_km",
+    "measure",
     "rank_by_geodesic",
 ]
 
@@ -116,6 +117,16 @@ def _candidate(
     distance_km = round(km, 3)
     eta_min = round(distance_km * params.circuity / params.speed_kmh * 60, 1)
     return Candidate(van_id, station_id, distance_km, eta_min, origin)
+
+
+def measure(
+    van: VanSnapshot, lat: float, lon: float, now: datetime, params: DispatchParams
+) -> Candidate:
+    """One van as a candidate for a site, whatever its duty and status (an operator's pick)."""
+    from_lat, from_lon, origin = _effective_point(van, now, params)
+    return _candidate(
+        van.van_id, van.station_id, geodesic_km(from_lat, from_lon, lat, lon), origin, params
+    )
 
 
 def rank_by_geodesic(
