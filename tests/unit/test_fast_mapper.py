@@ -15,7 +15,9 @@ maybe_float = st.none() | st.floats(min_value=0, max_value=400, allow_nan=False)
 moments = st.datetimes(
     min_value=datetime(2020, 1, 1),
     max_value=datetime(2030, 1, 1),
-    timezones=st.sampled_from([UTC, timezone(timedelta(hours=8))]),
+    timezones=st.sampled_from(
+        [UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-3, minutes=-30))]
+    ),
 )
 
 
@@ -46,6 +48,11 @@ def test_fast_path_round_trips_through_the_library_decoder(
     ours, theirs = fast.to_stored_event(event), library.to_stored_event(event)
     assert ours.topic == theirs.topic
     assert library.to_domain_event(ours) == library.to_domain_event(theirs) == event
+    # 3. The recorded offset survives, not only the instant. (The bytes may differ: orjson
+    #    writes 1e-05 as 0.00001; the chain hashes whatever bytes were stored.)
+    decoded = library.to_domain_event(ours)
+    assert isinstance(decoded, VanTrack.PositionReported)
+    assert decoded.recorded_at.utcoffset() == recorded_at.utcoffset()
 
 
 def test_other_events_take_the_library_path() -> None:
