@@ -22,8 +22,11 @@ transaction, so each event counts exactly once even across crashes.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from rescue.projections.changes import Doc, board_changes, merge, van_status
 
@@ -89,18 +92,26 @@ class ReadModels:
             self._apply_change(item, event)
         self.position = position
 
-    def apply_position(self, position: int, track_hex: str, state: Doc) -> None:
-        """A GPS fix, from its stored fields: the same change `apply` makes for it."""
-        # `merge` of the change, written out: this runs for most of the log.
-        van_id = self.van_ids.get(track_hex)
-        if van_id is not None:
-            van = self.docs["vans"][van_id]
+    def apply_positions(self, position: int, fixes: Sequence[tuple[str, bytes]]) -> None:
+        """A run of GPS fixes as stored (track id hex, JSON state), up to log `position`.
+
+        The same change `apply` makes for each, written out for the run as a whole:
+        GPS fixes are most of the log, and per-fix calls and attribute lookups cost
+        more than the fix itself.
+        """
+        van_ids, vans, changed, loads = self.van_ids, self.docs["vans"], self._changed, orjson.loads
+        for track_hex, stored in fixes:
+            van_id = van_ids.get(track_hex)
+            if van_id is None:
+                continue
+            state = loads(stored)
+            van = vans[van_id]
             at = state["recorded_at"]["_data_"]
             held = van.get("position_at")
             if held is None or at > held:
                 van["lat"], van["lon"], van["position_at"] = state["lat"], state["lon"], at
                 van["speed_kmh"], van["heading"] = state["speed_kmh"], state["heading"]
-                self._changed.add(("vans", van_id))
+                changed.add(("vans", van_id))
         self.position = position
 
     def _id_view(self, event: Any) -> list[tuple[Any, str]]:

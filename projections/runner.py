@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -45,13 +44,15 @@ def load_models(store: ViewStore) -> ReadModels:
 def read_page(app: Application[Any], after: int, limit: int) -> Sequence[Sequence[Any]]:
     """(notification id, originator id as hex, version, topic, state) of the next page.
 
-    On SQLite the rows are read as stored: building a UUID object per row, as
-    the library's recorder does, costs more than the row itself, and GPS rows
+    On SQLite the rows are read as stored, as plain tuples: building a UUID
+    object per row, as the library's recorder does, or a `sqlite3.Row` (its
+    connections' row factory) costs more than the row itself, and GPS rows
     (most of the log) need only the hex id to find their van.
     """
     recorder = app.recorder
     if isinstance(recorder, SQLiteApplicationRecorder):
         with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.sqlite_cursor.row_factory = None
             cursor.execute(
                 "SELECT rowid, originator_id, originator_version, topic, state "
                 f"FROM {recorder.events_table_name} "
@@ -70,17 +71,23 @@ def apply_page(app: Application[Any], models: ReadModels, limit: int = PAGE) -> 
     """Applies the next page of the log to the documents; returns how many events."""
     page = read_page(app, models.position, limit)
     # GPS fixes skip the generic decoder: their fields are plain JSON and the read
-    # model keeps the time as the ISO text it was stored as.
+    # model keeps the time as the ISO text it was stored as. Runs of them go to
+    # the models at once, in log order with the other events.
     fast = None if (app.mapper.cipher or app.mapper.compressor) else POSITION_TOPIC
-    apply_position, loads = models.apply_position, orjson.loads
+    fixes: list[tuple[str, bytes]] = []
+    last_fix = 0
     for notification_id, originator_hex, version, topic, state in page:
         if topic == fast:
-            apply_position(notification_id, originator_hex, loads(state))
-        else:
-            event = app.mapper.to_domain_event(
-                StoredEvent(UUID(originator_hex), version, topic, state)
-            )
-            models.apply(notification_id, event)
+            fixes.append((originator_hex, state))
+            last_fix = notification_id
+            continue
+        if fixes:
+            models.apply_positions(last_fix, fixes)
+            fixes = []
+        event = app.mapper.to_domain_event(StoredEvent(UUID(originator_hex), version, topic, state))
+        models.apply(notification_id, event)
+    if fixes:
+        models.apply_positions(last_fix, fixes)
     return len(page)
 
 
