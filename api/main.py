@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from rescue.api import errors, metrics, pages
+from rescue.api import errors, metrics, pages, request_log
 from rescue.api.background import Background
 from rescue.api.hub import BoardHub
 from rescue.api.ratelimit import RateLimiter
@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     api.state.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     errors.install(api)
+    # Inside the metrics middleware, so an unhandled error it answers 500 is counted as one.
+    request_log.install(api)
     metrics.install(api, metrics.Metrics())
     api.include_router(health.router)
     api.include_router(network.router)

@@ -53,23 +53,34 @@ def serve(
     db: DbOption = None,
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR (env RESCUE_LOG_LEVEL)")
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="json or text (env RESCUE_LOG_FORMAT; default json)")
+    ] = None,
 ) -> None:
-    """Serve the API, web pages and live projections."""
+    """Serve the API, web pages and live projections; logs one JSON line per request."""
     import uvicorn
 
     from rescue.api.main import create_app
+    from rescue.logs import configure, uvicorn_level
 
-    settings = _settings(db, host=host, port=port)
+    settings = _settings(db, host=host, port=port, log_level=log_level, log_format=log_format)
     if settings.resolved_key() is None:
         _fail(
             "no cipher key for callers' personal data: set RESCUE_CIPHER_KEY, or "
             "RESCUE_KEY_FILE to a key file (create one with `rescue key new FILE`)"
         )
+    configure(settings.log_level, settings.log_format)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        log_level="info",
+        # Logging is set up above; uvicorn's access log would repeat each request line.
+        log_config=None,
+        log_level=uvicorn_level(settings.log_level).lower(),
+        access_log=False,
         # Open sockets (consoles, tablets) must not hold a shutdown up for long.
         timeout_graceful_shutdown=10,
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rescue.dispatch import DispatchParams
+from rescue.logs import LogFormat, LogLevel
 
 
 class Settings(BaseSettings):
@@ -65,6 +66,20 @@ class Settings(BaseSettings):
 
     # Background work
     timer_interval_s: float = Field(1.0, gt=0)
+
+    # Logs of `rescue serve` (rescue.logs); `rescue demo` keeps its own readable output
+    log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    log_format: LogFormat = Field("json", description="json (one object a line) or text")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_in_lower_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     def dispatch_params(self) -> DispatchParams:
         return DispatchParams(

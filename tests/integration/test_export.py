@@ -156,3 +156,16 @@ def test_personal_data_in_exports_follows_the_role(world: HttpWorld) -> None:
     # 3. A crew may not export; nobody without a token.
     assert world.get(url, "crew1").status_code == 403
     assert world.get(url, None).status_code == 401
+
+
+def test_an_admin_cannot_ask_for_the_caller_in_the_clear(world: HttpWorld) -> None:
+    incident_id = worked(world.app, call("D22"))
+    url = f"/api/incidents/{incident_id}/export"
+    for params in ({"masked": "false"}, {"masked": "0"}):
+        answer = world.get(url, "admin", params=params)
+        assert answer.status_code == 200, answer.text
+        document = answer.json()
+        assert document["personal_data"] == "masked"
+        dumped = json.dumps(document, ensure_ascii=False)
+        assert NAME not in dumped and PHONE not in dumped
+        assert json.dumps(NAME)[1:-1] not in answer.text

@@ -1,0 +1,213 @@
+"""Log lines for operations: one JSON object a line, each tagged with the request it serves.
+
+Everything logs through the standard `logging` module (uvicorn, the library,
+the background threads), so the format is set once, on the handler: every line
+of the process comes out alike. The request being handled lives in a context
+variable; a filter on the handler copies its id, account and role onto each
+record, so any line logged while a request is handled (in the event loop or in
+the worker thread that runs a route) carries them without being passed along.
+Lines from the background threads carry their thread's name instead.
+
+Callers' names and phones never reach a log line from here: the request line
+holds the route template, not the path or the query, and no bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Literal
+
+LogFormat = Literal["json", "text"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+@dataclass
+class RequestContext:
+    """What the log knows about the request being handled.
+
+    Mutable on purpose: a route's dependencies run in a worker thread with a
+    copy of the context, so they fill in the account on the shared object
+    rather than set a variable whose change the event loop would not see.
+    """
+
+    request_id: str
+    account: str | None = None
+    role: str | None = None
+
+    def fields(self) -> dict[str, str]:
+        found = {"request_id": self.request_id, "account": self.account, "role": self.role}
+        return {name: value for name, value in found.items() if value is not None}
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("rescue_request", default=None)
+
+
+def current_request() -> RequestContext | None:
+    return _current.get()
+
+
+@contextmanager
+def request_context(request_id: str) -> Iterator[RequestContext]:
+    """Tags every line logged inside the block (and in threads it hands work to)."""
+    context = RequestContext(request_id)
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
+
+
+def identify(account: str, role: str) -> None:
+    """Names the authenticated caller of the current request, if there is one."""
+    context = _current.get()
+    if context is not None:
+        context.account, context.role = account, str(role)
+
+
+class RequestFilter(logging.Filter):
+    """Copies the current request's id, account and role onto each record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = _current.get()
+        if context is not None:
+            for name, value in context.fields().items():
+                if not hasattr(record, name):
+                    setattr(record, name, value)
+        return True
+
+
+class WebSocketHandshakeFilter(logging.Filter):
+    """Drops uvicorn's line per WebSocket handshake.
+
+    uvicorn's `access_log=False` does not cover WebSockets: it logs each
+    handshake with the path and query string, where a tablet's `?token=`
+    travels. The request log has a line per socket already, without the query.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name.startswith("uvicorn")
+            and isinstance(record.msg, str)
+            and record.msg.startswith('%s - "WebSocket ')
+        )
+
+
+# Attributes of a LogRecord that are not extra fields; uvicorn's `color_message` repeats the
+# message with terminal colour codes.
+_RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+    "taskName",
+}
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRIBUTES}
+
+
+class TextFormatter(logging.Formatter):
+    """Human-readable lines: time, level, logger, message, then the extra fields as key=value."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = " ".join(f"{k}={v}" for k, v in extra_fields(record).items())
+        if not extras:
+            return line
+        head, newline, rest = line.partition("\n")  # keep a traceback below the fields
+        return f"{head} {extras}{newline}{rest}"
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object a line: time (UTC), level, logger, message, thread, then the fields."""
+    from pythonjsonlogger.json import JsonFormatter
+
+    return JsonFormatter(
+        "{levelname}{name}{message}{threadName}",
+        style="{",
+        rename_fields={"levelname": "level", "name": "logger", "threadName": "thread"},
+        timestamp="time",
+        reserved_attrs=sorted(_RECORD_ATTRIBUTES),
+        json_ensure_ascii=False,
+    )
+
+
+def uvicorn_level(level: LogLevel) -> LogLevel:
+    """uvicorn logs at most INFO: its DEBUG output is a wire trace of WebSocket handshakes
+    and frames (tokens in query strings, callers' names and phones in the frames)."""
+    return "INFO" if level == "DEBUG" else level
+
+
+def logging_config(level: LogLevel = "INFO", fmt: LogFormat = "json") -> dict[str, Any]:
+    """A `logging.config.dictConfig` document: one stderr handler on the root logger."""
+    formatters = {"json": {"()": json_formatter}, "text": {"()": TextFormatter}}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "request": {"()": RequestFilter},
+            "handshakes": {"()": WebSocketHandshakeFilter},
+        },
+        "formatters": {fmt: formatters[fmt]},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": fmt,
+                "filters": ["handshakes", "request"],
+            }
+        },
+        "root": {"level": level, "handlers": ["stderr"]},
+        # uvicorn's loggers log through the root handler, in the same format; its access log
+        # (off in `rescue serve`) would repeat the request lines of rescue.api.request_log.
+        "loggers": {
+            name: {"level": uvicorn_level(level), "handlers": [], "propagate": True}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.asgi")
+        }
+        | {"uvicorn.access": {"level": "WARNING", "handlers": [], "propagate": True}},
+    }
+
+
+def configure(level: LogLevel = "INFO", fmt: LogFormat = "json") -> None:
+    """Sets up the process's logging; warnings and crashed threads are logged the same way."""
+    logging.config.dictConfig(logging_config(level, fmt))
+    logging.captureWarnings(True)
+    crashes = logging.getLogger("rescue.crash")
+
+    def log_thread_crash(args: threading.ExceptHookArgs) -> None:
+        # Otherwise a dying thread prints a bare traceback: the one line that is not JSON.
+        if args.exc_value is None or isinstance(args.exc_value, SystemExit):
+            return
+        name = args.thread.name if args.thread is not None else "unknown"
+        crashes.error(
+            "thread %s stopped by an unhandled error",
+            name,
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        )
+
+    threading.excepthook = log_thread_crash
+
+
+__all__ = [
+    "LogFormat",
+    "LogLevel",
+    "RequestContext",
+    "RequestFilter",
+    "WebSocketHandshakeFilter",
+    "configure",
+    "current_request",
+    "identify",
+    "json_formatter",
+    "logging_config",
+    "request_context",
+    "uvicorn_level",
+]
