@@ -86,6 +86,47 @@ def serve(
     )
 
 
+@app.command("backup")
+def backup_command(
+    to: Annotated[Path, typer.Option("--to", help="the backup file to write")],
+    db: DbOption = None,
+    force: Annotated[bool, typer.Option(help="replace an existing backup file")] = False,
+) -> None:
+    """Copy the store while servers keep writing: a consistent snapshot of the log.
+
+    SQLite: the online backup API (never `cp` a database in WAL mode). PostgreSQL:
+    pg_dump --format=custom (the client tools must be on PATH).
+    """
+    from rescue.backup import BackupError, backup
+
+    settings = _settings(db)
+    try:
+        head = backup(settings.db, to, replace=force)
+    except BackupError as error:
+        _fail(str(error))
+    size = f"{to.stat().st_size:,} bytes"
+    typer.echo(f"backed up to {to} ({size}" + (f"; {head.describe()})" if head else ")"))
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Option("--from", help="a file written by `rescue backup`")],
+    db: DbOption = None,
+    force: Annotated[
+        bool, typer.Option(help="replace a store that holds events (stop its servers first)")
+    ] = False,
+) -> None:
+    """Load a backup into an empty store; then check it with `rescue audit verify`."""
+    from rescue.backup import BackupError, log_head, restore
+
+    settings = _settings(db)
+    try:
+        restore(source, settings.db, replace=force)
+    except BackupError as error:
+        _fail(str(error))
+    typer.echo(f"restored {source} into the store: {log_head(settings.db).describe()}")
+
+
 @keys.command("new")
 def key_new(
     path: Annotated[Path, typer.Argument(help="file to create (mode 0600)")],
