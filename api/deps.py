@@ -8,6 +8,7 @@ from fastapi import Depends, Header, HTTPException, Request
 
 from rescue.api.ratelimit import RateLimiter, retry_after
 from rescue.application import Principal, RescueApp
+from rescue.logs import identify
 from rescue.positions import PositionWriter
 from rescue.vocabulary import Role
 
@@ -50,6 +51,7 @@ def get_principal(
         raise HTTPException(
             401, "token not recognised or revoked", headers={"WWW-Authenticate": "Bearer"}
         )
+    identify(principal.name, principal.role)  # named on the request's log lines
     limiter: RateLimiter = request.app.state.limiter
     wait = limiter.wait_needed(principal.name)
     if wait:

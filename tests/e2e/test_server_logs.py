@@ -110,7 +110,9 @@ def test_every_line_is_json_and_each_request_one_line_with_its_id(
         (line,) = request_lines(lines, request_id)
         assert (line["method"], line["route"], line["status"], line["level"]) == expected[name]
         assert line["duration_ms"] >= 0 and line["time"]
-    # 6. A request refused for want of a token names no account.
+    # 6. Signed-in requests name the account and its role; one without a token names none.
+    ok = request_lines(lines, "desk-7.call-1")[0]
+    assert (ok["account"], ok["role"]) == ("op", "operator")
     assert "account" not in request_lines(lines, answers["401"].headers["X-Request-ID"])[0]
     # 7. uvicorn's access log is off (it would repeat every request) and its WebSocket
     #    handshake line, which carries the query string, is dropped.
