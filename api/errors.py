@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from eventsourcing.persistence import OperationalError
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +33,15 @@ def install(app: FastAPI) -> None:
                 {"detail": str(error)}, status_code=503, headers={"Retry-After": "1"}
             )
         return JSONResponse({"detail": str(error)}, status_code=400)
+
+    @app.exception_handler(OperationalError)
+    async def store_unavailable(_: Request, error: OperationalError) -> JSONResponse:
+        # A read that met a locked or unreachable store (commands map it themselves).
+        return JSONResponse(
+            {"detail": f"the store is unavailable: {error}"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(MissingKey)
     async def missing_key(_: Request, error: MissingKey) -> JSONResponse:

@@ -184,9 +184,17 @@ class ProjectionRunner:
     def _leader(self) -> bool:
         if self._store.sqlite:
             return True
-        if self._lock_conn is None:
-            import psycopg
+        import psycopg
 
-            self._lock_conn = psycopg.connect(self._store.url, autocommit=True)
-        row = self._lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+        try:
+            if self._lock_conn is None:
+                self._lock_conn = psycopg.connect(self._store.url, autocommit=True)
+            row = self._lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+        except psycopg.Error:
+            # The server is unreachable or restarted (the lock went with the
+            # session): not the leader now; a later round connects again.
+            if self._lock_conn is not None:
+                self._lock_conn.close()
+                self._lock_conn = None
+            return False
         return bool(row and row[0])

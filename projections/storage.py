@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from rescue.projections.changes import Doc
-from rescue.store import is_sqlite, store_env
+from rescue.store import SQLITE_LOCK_TIMEOUT_S, is_sqlite, store_env
 
 
 class PositionMoved(Exception):
@@ -34,7 +34,9 @@ class ViewStore:
     def _connect(self) -> Any:
         if self.sqlite:
             path = store_env(self.url)["SQLITE_DBNAME"]
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=SQLITE_LOCK_TIMEOUT_S
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             return conn
         import psycopg
@@ -56,10 +58,17 @@ class ViewStore:
                 "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
             )
 
+    def _live(self) -> Any:
+        """The connection, opened again if the server dropped it (a PostgreSQL restart)."""
+        if not self.sqlite and self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
     @contextmanager
     def transaction(self) -> Iterator[Any]:
+        conn = self._live()
         if self.sqlite:
-            cur = self._conn.cursor()
+            cur = conn.cursor()
             # IMMEDIATE: take the write lock first, so the position check and
             # the writes see the same database.
             cur.execute("BEGIN IMMEDIATE")
@@ -70,19 +79,20 @@ class ViewStore:
                 raise
             cur.execute("COMMIT")
         else:
-            with self._conn.transaction(), self._conn.cursor() as cur:
+            with conn.transaction(), conn.cursor() as cur:
                 yield cur
 
     def position(self) -> int:
-        with self.transaction() as cur:
-            cur.execute(
-                self._sql("SELECT position FROM projection_tracking WHERE name = ?"), (self.name,)
-            )
-            row = cur.fetchone()
+        # One read needs no transaction (on SQLite it would wait for another writer's lock).
+        cur = self._live().cursor()
+        cur.execute(
+            self._sql("SELECT position FROM projection_tracking WHERE name = ?"), (self.name,)
+        )
+        row = cur.fetchone()
         return int(row[0]) if row else 0
 
     def load(self) -> Iterator[tuple[str, str, Doc]]:
-        cur = self._conn.cursor()
+        cur = self._live().cursor()
         cur.execute("SELECT model, key, doc FROM read_models")
         for model, key, doc in cur.fetchall():
             yield model, key, orjson.loads(bytes(doc))

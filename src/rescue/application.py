@@ -155,6 +155,14 @@ class RescueApp(Application[UUID]):
     # -- the command runner ---------------------------------------------------
 
     def _run(self, idempotency: IdempotencyKey | None, body: Body) -> Reply:
+        try:
+            return self._attempt(idempotency, body)
+        except OperationalError as error:
+            # The reads before the save (the stored reply, the aggregates) fail
+            # the same way as the save when the store is locked or unreachable.
+            raise Unavailable(f"the store is unavailable: {error}") from error
+
+    def _attempt(self, idempotency: IdempotencyKey | None, body: Body) -> Reply:
         for _ in range(MAX_ATTEMPTS):
             if idempotency is not None:
                 stored = self._stored_reply(idempotency)
@@ -178,8 +186,6 @@ class RescueApp(Application[UUID]):
                 # Someone else changed one of these aggregates first: run the
                 # command again on what they left.
                 continue
-            except OperationalError as error:
-                raise Unavailable(f"the store is unavailable: {error}") from error
             # Read-your-writes: the next command (or the reply's reader) sees this one.
             if recordings:
                 self.follower.wait_for(max(r.notification.id for r in recordings))

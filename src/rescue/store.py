@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+# Seconds a SQLite write waits for another connection's write lock before failing.
+SQLITE_LOCK_TIMEOUT_S = 10
+
 
 class BadStoreURL(ValueError):
     pass
@@ -25,14 +28,17 @@ def store_env(url: str) -> dict[str, str]:
             "APPLICATION_RECORDER_TOPIC": "rescue.chain:ChainedSQLiteRecorder",
             "SQLITE_DBNAME": str(path),
             # Writers from several threads and processes queue for the lock
-            # instead of failing at once.
-            "SQLITE_LOCK_TIMEOUT": "30",
+            # instead of failing at once, but a lock held for longer (another
+            # process in a long transaction) makes a write fail with 503 after
+            # this many seconds rather than keep the request waiting.
+            "SQLITE_LOCK_TIMEOUT": str(SQLITE_LOCK_TIMEOUT_S),
         }
     if parts.scheme in ("postgresql", "postgres"):
         if not parts.hostname or not parts.path.strip("/"):
             raise BadStoreURL(f"expected postgresql://user:pass@host:port/db, got {url!r}")
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # The library's module, failing fast while the server is down (503 at once).
+            "PERSISTENCE_MODULE": "rescue.pg_datastore:Factory",
             # Every write also extends the hash chain (rescue.chain).
             "APPLICATION_RECORDER_TOPIC": "rescue.chain:ChainedPostgresRecorder",
             "POSTGRES_DBNAME": unquote(parts.path.strip("/")),
@@ -42,10 +48,11 @@ def store_env(url: str) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_POOL_SIZE": "10",
             "POSTGRES_MAX_OVERFLOW": "20",
-            # Fail fast when the server is down, so requests get 503 promptly, and
-            # check pooled connections before use, so one dropped by a server
-            # restart is replaced instead of failing a request.
-            "POSTGRES_CONNECT_TIMEOUT": "5",
+            # How long a request waits for a pooled connection before the server is
+            # probed (rescue.pg_datastore); and pooled connections are checked
+            # before use, so one dropped by a server restart is replaced instead
+            # of failing a request.
+            "POSTGRES_CONNECT_TIMEOUT": "2",
             "POSTGRES_PRE_PING": "y",
             "POSTGRES_LOCK_TIMEOUT": "10",
         }
