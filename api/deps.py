@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rescue.api.ratelimit import RateLimiter, retry_after
 from rescue.application import Principal, RescueApp
+from rescue.errors import Unauthenticated
 from rescue.logs import identify
 from rescue.positions import PositionWriter
 from rescue.vocabulary import Role
@@ -27,30 +29,25 @@ AppDep = Annotated[RescueApp, Depends(get_app)]
 WriterDep = Annotated[PositionWriter, Depends(get_writer)]
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+# Declares the bearer scheme in the OpenAPI document; answering a missing token is ours (401).
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="a token from `rescue users add`; operator, crew (of one van), auditor or admin",
+)
+NO_TOKEN = "missing bearer token: send 'Authorization: Bearer TOKEN'"
 
 
 def get_principal(
-    request: Request, app: AppDep, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    app: AppDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
 ) -> Principal:
-    token = bearer_token(authorization)
-    if token is None:
-        raise HTTPException(
-            401,
-            "missing bearer token: send 'Authorization: Bearer TOKEN'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    principal = app.authenticate(token)
-    if principal is None:
-        raise HTTPException(
-            401, "token not recognised or revoked", headers={"WWW-Authenticate": "Bearer"}
-        )
+    if credentials is None or not credentials.credentials.strip():
+        raise HTTPException(401, NO_TOKEN, headers={"WWW-Authenticate": "Bearer"})
+    try:
+        principal = app.principal_for(credentials.credentials.strip())
+    except Unauthenticated as error:
+        raise HTTPException(401, str(error), headers={"WWW-Authenticate": "Bearer"}) from None
     identify(principal.name, principal.role)  # named on the request's log lines
     limiter: RateLimiter = request.app.state.limiter
     wait = limiter.wait_needed(principal.name)

@@ -5,11 +5,24 @@ from __future__ import annotations
 from eventsourcing.persistence import OperationalError
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rescue.errors import Conflict, Forbidden, Invalid, NotFound, RescueError, Unavailable
+from rescue.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RescueError,
+    Unauthenticated,
+    Unavailable,
+)
 from rescue.privacy import MissingKey
+
+# What FastAPI answers (400) for a body it cannot decode, e.g. JSON that is not UTF-8.
+UNPARSEABLE_BODY = "There was an error parsing the body"
 
 
 def install(app: FastAPI) -> None:
@@ -25,6 +38,10 @@ def install(app: FastAPI) -> None:
             return JSONResponse(
                 {"detail": [{"loc": ["body", error.field], "msg": str(error), "type": "invalid"}]},
                 status_code=422,
+            )
+        if isinstance(error, Unauthenticated):
+            return JSONResponse(
+                {"detail": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
         if isinstance(error, Forbidden):
             return JSONResponse({"detail": str(error)}, status_code=403)
@@ -46,6 +63,25 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(MissingKey)
     async def missing_key(_: Request, error: MissingKey) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=503)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        # A body that cannot be decoded is invalid input like any other: 422 naming the
+        # body, as for malformed JSON, not a 400 that no route declares.
+        if error.status_code == 400 and error.detail == UNPARSEABLE_BODY:
+            return JSONResponse(
+                {
+                    "detail": [
+                        {
+                            "loc": ["body"],
+                            "msg": "the body must be UTF-8 JSON",
+                            "type": "json_invalid",
+                        }
+                    ]
+                },
+                status_code=422,
+            )
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from rescue.api.deps import AnyRoleDep, AppDep, DeskDep
 from rescue.api.pages.places import Place, find_places
 from rescue.api.pages.search import moment, search
+from rescue.api.responses import SIGNED_IN, answers
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 PAGES = {"console": "console.html", "tablet": "tablet.html", "audit": "audit.html"}
@@ -77,13 +78,13 @@ def page_config(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/api/pages/whoami")
+@router.get("/api/pages/whoami", responses=answers(*SIGNED_IN))
 def whoami(principal: AnyRoleDep) -> dict[str, Any]:
     """The name, role and van of the token (any role): the pages check a sign-in with it."""
     return {"name": principal.name, "role": principal.role, "van_id": principal.van_id}
 
 
-@router.get("/api/places")
+@router.get("/api/places", responses=answers(*SIGNED_IN, 422))
 def places(
     _: AnyRoleDep,
     q: Annotated[str, Query(min_length=1, max_length=60, description="Chinese or English name")],
@@ -105,7 +106,7 @@ def _moment(name: str, value: str | None) -> datetime | None:
         ) from None
 
 
-@router.get("/api/incidents/search", tags=["incidents"])
+@router.get("/api/incidents/search", tags=["incidents"], responses=answers(*SIGNED_IN, 403, 422))
 def search_incidents(
     app: AppDep,
     _: DeskDep,

@@ -8,18 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from rescue.api.deps import AppDep, DeskDep, roles
+from rescue.api.responses import SIGNED_IN, answers
 from rescue.application import Principal
 from rescue.audit import export_incident, verify
 from rescue.timetravel import board_as_of
 from rescue.vocabulary import Role
 
-router = APIRouter(prefix="/api", tags=["audit"])
+router = APIRouter(prefix="/api", tags=["audit"], responses=answers(*SIGNED_IN, 403))
 
 ExporterDep = Annotated[Principal, roles(Role.OPERATOR, Role.AUDITOR, Role.ADMIN)]
 VerifierDep = Annotated[Principal, roles(Role.AUDITOR, Role.ADMIN)]
 
 
-@router.get("/board")
+@router.get("/board", responses=answers(422))
 def board(
     app: AppDep,
     _: DeskDep,
@@ -43,7 +44,7 @@ def board(
     return board_as_of(app, as_of or app.clock(), stations=stations)
 
 
-@router.get("/incidents/{incident_id}/export")
+@router.get("/incidents/{incident_id}/export", responses=answers(404, 422))
 def export(
     incident_id: str,
     app: AppDep,

@@ -12,10 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rescue.aftersales import aftersales_for
 from rescue.api.deps import AdminDep, AppDep, DeskDep, IdempotencyHeader, roles
 from rescue.api.replies import idempotency_key, respond
+from rescue.api.responses import SIGNED_IN, answers
 from rescue.application import Principal
 from rescue.vocabulary import Role
 
-router = APIRouter(prefix="/api/incidents/{incident_id}/claim", tags=["claims"])
+# Every claim route names an incident and needs a role: these answers hold for all of them.
+router = APIRouter(
+    prefix="/api/incidents/{incident_id}/claim",
+    tags=["claims"],
+    responses=answers(*SIGNED_IN, 403, 404),
+)
+COMMAND = answers(409, 422)
 
 SubmitterDep = Annotated[Principal, roles(Role.OPERATOR, Role.ADMIN)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -63,7 +70,7 @@ def get_claim(incident_id: str, app: AppDep, _: DeskDep) -> dict[str, Any]:
     return aftersales_for(app).claim(incident_id)
 
 
-@router.post("/approval")
+@router.post("/approval", responses=COMMAND)
 def decide_approval(
     incident_id: str,
     body: DecideApproval,
@@ -81,7 +88,7 @@ def decide_approval(
     )
 
 
-@router.post("/submit")
+@router.post("/submit", responses=COMMAND)
 def submit_claim(
     incident_id: str,
     request: Request,
@@ -94,7 +101,7 @@ def submit_claim(
     return respond(aftersales_for(app).submit_claim(incident_id, principal.actor, idem))
 
 
-@router.post("/answer")
+@router.post("/answer", responses=COMMAND)
 def answer_claim(
     incident_id: str,
     body: AnswerClaim,
@@ -112,7 +119,7 @@ def answer_claim(
     )
 
 
-@router.post("/settle")
+@router.post("/settle", responses=COMMAND)
 def settle_claim(
     incident_id: str,
     body: SettleClaim,

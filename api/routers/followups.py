@@ -12,8 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rescue.aftersales import aftersales_for
 from rescue.api.deps import AppDep, DeskDep, IdempotencyHeader, OperatorDep
 from rescue.api.replies import idempotency_key, respond
+from rescue.api.responses import SIGNED_IN, answers
 
-router = APIRouter(prefix="/api", tags=["follow-ups"])
+router = APIRouter(prefix="/api", tags=["follow-ups"], responses=answers(*SIGNED_IN, 403))
+COMMAND = answers(404, 409, 422)
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
@@ -67,7 +69,7 @@ def _aware(moment: datetime | None, name: str) -> datetime | None:
     return moment
 
 
-@router.get("/followups")
+@router.get("/followups", responses=answers(422))
 def worklist(
     app: AppDep,
     _: OperatorDep,
@@ -78,13 +80,13 @@ def worklist(
     return aftersales_for(app).worklist(_aware(due_before, "due_before"), limit)
 
 
-@router.get("/incidents/{incident_id}/followup")
+@router.get("/incidents/{incident_id}/followup", responses=answers(404))
 def get_followup(incident_id: str, app: AppDep, _: DeskDep) -> dict[str, Any]:
     """An incident's follow-up call: when due, attempts, outcome (operator, auditor)."""
     return aftersales_for(app).followup(incident_id, with_caller=True)
 
 
-@router.post("/incidents/{incident_id}/followup/calls")
+@router.post("/incidents/{incident_id}/followup/calls", responses=COMMAND)
 def record_call(
     incident_id: str,
     body: RecordCall,
@@ -99,7 +101,7 @@ def record_call(
     return respond(aftersales_for(app).record_call(incident_id, data, operator.actor, idem))
 
 
-@router.get("/complaints")
+@router.get("/complaints", responses=answers(422))
 def list_complaints(
     app: AppDep,
     _: DeskDep,
@@ -110,13 +112,13 @@ def list_complaints(
     return aftersales_for(app).complaints(status, limit)
 
 
-@router.get("/incidents/{incident_id}/complaint")
+@router.get("/incidents/{incident_id}/complaint", responses=answers(404))
 def get_complaint(incident_id: str, app: AppDep, _: DeskDep) -> dict[str, Any]:
     """An incident's complaint and its life (operator, auditor)."""
     return aftersales_for(app).complaint(incident_id)
 
 
-@router.post("/incidents/{incident_id}/complaint", status_code=201)
+@router.post("/incidents/{incident_id}/complaint", status_code=201, responses=COMMAND)
 def open_complaint(
     incident_id: str,
     body: OpenComplaint,
@@ -130,7 +132,7 @@ def open_complaint(
     return respond(aftersales_for(app).open_complaint(incident_id, body.text, operator.actor, idem))
 
 
-@router.post("/incidents/{incident_id}/complaint/answer")
+@router.post("/incidents/{incident_id}/complaint/answer", responses=COMMAND)
 def answer_complaint(
     incident_id: str,
     body: AnswerComplaint,
@@ -146,7 +148,7 @@ def answer_complaint(
     )
 
 
-@router.post("/incidents/{incident_id}/complaint/close")
+@router.post("/incidents/{incident_id}/complaint/close", responses=COMMAND)
 def close_complaint(
     incident_id: str,
     request: Request,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from rescue.api.deps import AppDep
+from rescue.api.responses import RETRY_AFTER
 from rescue.store import is_sqlite, store_env
 
 router = APIRouter(tags=["health"])
@@ -35,7 +38,26 @@ def store_reachable(url: str) -> str | None:
     return None
 
 
-@router.get("/healthz")
+class Ready(BaseModel):
+    status: Literal["ok"]
+
+
+class NotReady(BaseModel):
+    status: Literal["unavailable"]
+    detail: str
+
+
+@router.get(
+    "/healthz",
+    response_model=Ready,
+    responses={
+        503: {
+            "model": NotReady,
+            "description": "the store cannot be reached",
+            "headers": RETRY_AFTER,
+        }
+    },
+)
 def healthz(app: AppDep) -> JSONResponse:
     """200 once the server accepts work; 503 while its store cannot be reached."""
     problem = store_reachable(app.settings.db)

@@ -20,6 +20,7 @@ from rescue.api.deps import (
     OperatorDep,
 )
 from rescue.api.replies import idempotency_key, respond
+from rescue.api.responses import SIGNED_IN, answers
 from rescue.api.schemas import (
     Accept,
     Cancel,
@@ -39,7 +40,12 @@ from rescue.vocabulary import IncidentStatus, Role
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
 
-@router.post("", status_code=201, response_model=IncidentReported)
+@router.post(
+    "",
+    status_code=201,
+    response_model=IncidentReported,
+    responses=answers(*SIGNED_IN, 403, 409, 422),
+)
 def report_incident(
     body: ReportIncident,
     request: Request,
@@ -53,7 +59,7 @@ def report_incident(
     return respond(app.report_incident(data, operator.actor, idem))
 
 
-@router.get("")
+@router.get("", responses=answers(*SIGNED_IN, 403, 422))
 def list_incidents(
     app: AppDep,
     _: DeskDep,
@@ -65,7 +71,7 @@ def list_incidents(
     return app.view.incidents_with(status.value if status else None, limit)
 
 
-@router.get("/{incident_id}")
+@router.get("/{incident_id}", responses=answers(*SIGNED_IN, 403, 404))
 def get_incident(incident_id: str, app: AppDep, principal: AnyRoleDep) -> dict[str, Any]:
     """Shows an incident as it stands now (operator, auditor, or the crew of its van)."""
     if principal.role == Role.CREW:
@@ -77,7 +83,7 @@ def get_incident(incident_id: str, app: AppDep, principal: AnyRoleDep) -> dict[s
     return app.incident_details(incident_id, with_caller=True)
 
 
-@router.get("/{incident_id}/history")
+@router.get("/{incident_id}/history", responses=answers(*SIGNED_IN, 403, 404, 422))
 def incident_history(
     incident_id: str,
     app: AppDep,
@@ -99,7 +105,7 @@ def incident_history(
     return app.history(incident_id, as_of, with_caller=True)
 
 
-@router.post("/{incident_id}/dispatch")
+@router.post("/{incident_id}/dispatch", responses=answers(*SIGNED_IN, 403, 404, 409, 422))
 def dispatch(
     incident_id: str,
     body: Dispatch,
@@ -199,4 +205,5 @@ for _steps, _who in ((_CREW_STEPS, CrewDep), (_OPERATOR_STEPS, OperatorDep)):
             _step_route(_action, _model, _doc, _who),
             methods=["POST"],
             summary=_doc.split(" (")[0],
+            responses=answers(*SIGNED_IN, 403, 404, 409, 422),
         )

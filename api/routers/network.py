@@ -18,6 +18,7 @@ from rescue.api.deps import (
 )
 from rescue.api.position_input import BODY_SCHEMA, BadPositions, read_positions
 from rescue.api.replies import idempotency_key, respond
+from rescue.api.responses import SIGNED_IN, answers
 from rescue.api.schemas import ChangeShift, RegisterStation, RegisterVan, dumped
 from rescue.projections.changes import van_status
 from rescue.vocabulary import Role
@@ -25,7 +26,7 @@ from rescue.vocabulary import Role
 router = APIRouter(prefix="/api", tags=["network"])
 
 
-@router.post("/stations", status_code=201)
+@router.post("/stations", status_code=201, responses=answers(*SIGNED_IN, 403, 409, 422))
 def register_station(
     body: RegisterStation,
     request: Request,
@@ -39,13 +40,13 @@ def register_station(
     return respond(app.register_station(data, admin.actor, idem))
 
 
-@router.get("/stations")
+@router.get("/stations", responses=answers(*SIGNED_IN))
 def list_stations(app: AppDep, _: AnyRoleDep) -> list[dict[str, Any]]:
     """Lists the stations of the network."""
     return sorted(app.view.stations.values(), key=lambda s: s["station_id"])
 
 
-@router.post("/vans", status_code=201)
+@router.post("/vans", status_code=201, responses=answers(*SIGNED_IN, 403, 409, 422))
 def register_van(
     body: RegisterVan,
     request: Request,
@@ -59,7 +60,7 @@ def register_van(
     return respond(app.register_van(data, admin.actor, idem))
 
 
-@router.get("/vans")
+@router.get("/vans", responses=answers(*SIGNED_IN))
 def list_vans(app: AppDep, _: AnyRoleDep) -> list[dict[str, Any]]:
     """Lists vans with status and latest position."""
     with app.view.lock:
@@ -67,13 +68,13 @@ def list_vans(app: AppDep, _: AnyRoleDep) -> list[dict[str, Any]]:
     return [{**v, "status": van_status(v)} for v in sorted(vans, key=lambda v: v["van_id"])]
 
 
-@router.get("/vans/{van_id}")
+@router.get("/vans/{van_id}", responses=answers(*SIGNED_IN, 404))
 def get_van(van_id: str, app: AppDep, _: AnyRoleDep) -> dict[str, Any]:
     """Shows one van as stored."""
     return app.van(van_id).as_public()
 
 
-@router.post("/vans/{van_id}/shift")
+@router.post("/vans/{van_id}/shift", responses=answers(*SIGNED_IN, 403, 404, 409, 422))
 def change_shift(
     van_id: str,
     body: ChangeShift,
@@ -94,6 +95,7 @@ def change_shift(
 @router.post(
     "/vans/{van_id}/positions",
     status_code=202,
+    responses=answers(*SIGNED_IN, 403, 404, 422),
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": BODY_SCHEMA}}}
     },

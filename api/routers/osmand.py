@@ -13,18 +13,22 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from rescue.api.deps import AppDep, WriterDep
-from rescue.positions import PositionReport
-from rescue.validation import check_latitude, check_longitude, check_recorded_at
+from rescue.api.position_input import BadPositions, read_positions
+from rescue.api.responses import json_answers
+from rescue.errors import Unauthenticated
 from rescue.vocabulary import Role
 
 router = APIRouter(tags=["trackers"])
 KNOTS_TO_KMH = 1.852
+# The protocol's names for the fields of a position report.
+QUERY_NAMES = {"speed_kmh": "speed", "heading": "bearing", "accuracy_m": "accuracy"}
 
 
 def _number(params: dict[str, str], name: str, *, required: bool = False) -> float | None:
@@ -47,6 +51,13 @@ def _number(params: dict[str, str], name: str, *, required: bool = False) -> flo
             422, [{"loc": ["query", name], "msg": f"{name} must be finite", "type": "value_error"}]
         )
     return value
+
+
+def _in_query(error: dict[str, Any]) -> dict[str, Any]:
+    """A report's field error, named as the protocol names the parameter."""
+    field = str(error["loc"][-1]) if len(error["loc"]) > 1 else ""
+    name = QUERY_NAMES.get(field, "timestamp" if field == "recorded_at" else field)
+    return {**error, "loc": ["query", name] if name else ["query"]}
 
 
 def _moment(raw: str | None) -> datetime:
@@ -85,7 +96,39 @@ def _moment(raw: str | None) -> datetime:
         ) from None
 
 
-@router.api_route("/osmand", methods=["GET", "POST"], response_class=PlainTextResponse)
+# The device's crew token is checked here, not by the bearer scheme: no 429 (trackers
+# send at their own pace, one position at a time).
+ANSWERS = json_answers(401, 403, 404, 422, 503)
+# Read by hand, so declared here for the OpenAPI document. None is required of the query
+# string: a POST may send them as a form instead (without `id`: 401, without `lat`: 422).
+PARAMETERS = [
+    {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
+    for name, text, schema in [
+        ("id", "a crew token of the van (the device identifier)", {"type": "string"}),
+        ("lat", "latitude, degrees (required)", {"type": "number"}),
+        ("lon", "longitude, degrees (required)", {"type": "number"}),
+        ("timestamp", "Unix seconds or milliseconds, or ISO-8601", {"type": "string"}),
+        ("speed", "knots", {"type": "number"}),
+        ("bearing", "degrees from north", {"type": "number"}),
+        ("accuracy", "metres", {"type": "number"}),
+    ]
+]
+
+
+@router.get(
+    "/osmand",
+    response_class=PlainTextResponse,
+    operation_id="osmand_get",
+    responses=ANSWERS,
+    openapi_extra={"parameters": PARAMETERS},
+)
+@router.post(
+    "/osmand",
+    response_class=PlainTextResponse,
+    operation_id="osmand_post",
+    responses=ANSWERS,
+    openapi_extra={"parameters": PARAMETERS},
+)
 async def osmand(request: Request, app: AppDep, writer: WriterDep) -> PlainTextResponse:
     """Records one position sent by a tracker app in the OsmAnd protocol (id = crew token)."""
     params: dict[str, str] = dict(request.query_params)
@@ -97,31 +140,35 @@ async def osmand(request: Request, app: AppDep, writer: WriterDep) -> PlainTextR
     device = params.get("id") or params.get("deviceid")
     if not device:
         raise HTTPException(401, "id (the device's crew token) is required")
-    principal = await run_in_threadpool(app.authenticate, device)
-    if principal is None:
-        raise HTTPException(401, "device id not recognised or revoked")
+    try:
+        principal = await run_in_threadpool(app.principal_for, device)
+    except Unauthenticated as error:
+        raise HTTPException(401, f"device id: {error}") from None
     if principal.role != Role.CREW or principal.van_id is None:
         raise HTTPException(403, "the device id must be a crew token of a van")
     lat = _number(params, "lat", required=True)
     lon = _number(params, "lon", required=True)
     assert lat is not None and lon is not None
     speed = _number(params, "speed")
+    raw = {
+        "lat": lat,
+        "lon": lon,
+        "recorded_at": _moment(params.get("timestamp")),
+        "speed_kmh": None if speed is None else round(speed * KNOTS_TO_KMH, 2),
+        "heading": _number(params, "bearing"),
+        "accuracy_m": _number(params, "accuracy"),
+    }
     try:
-        report = PositionReport(
-            lat=check_latitude(lat),
-            lon=check_longitude(lon),
-            recorded_at=check_recorded_at(
-                _moment(params.get("timestamp")),
-                now=app.clock(),
-                tolerance_s=app.settings.position_future_tolerance_s,
-            ),
-            speed_kmh=None if speed is None else round(speed * KNOTS_TO_KMH, 2),
-            heading=_number(params, "bearing"),
-            accuracy_m=_number(params, "accuracy"),
+        # The REST route's checks: coordinates, ranges, a time neither future nor ancient.
+        reports, _ = read_positions(
+            raw,
+            now=app.clock(),
+            tolerance_s=app.settings.position_future_tolerance_s,
+            limit=1,
         )
-    except ValueError as error:
-        raise HTTPException(422, str(error)) from None
-    reply = await asyncio.wrap_future(writer.enqueue(principal.van_id, [report], None))
+    except BadPositions as error:
+        raise HTTPException(422, [_in_query(d) for d in error.details]) from None
+    reply = await asyncio.wrap_future(writer.enqueue(principal.van_id, reports, None))
     if reply.status_code >= 400:
         raise HTTPException(reply.status_code, reply.body.get("detail"))
     return PlainTextResponse("OK")

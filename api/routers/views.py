@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from rescue.api.deps import DeskDep
+from rescue.api.responses import SIGNED_IN, answers
 from rescue.projections.runner import ProjectionRunner
 
-router = APIRouter(prefix="/api/views", tags=["read models"])
+router = APIRouter(prefix="/api/views", tags=["read models"], responses=answers(*SIGNED_IN, 403))
 
 
 def _docs(request: Request, model: str) -> tuple[int, list[dict[str, Any]]]:
@@ -32,7 +33,7 @@ def board(request: Request, _: DeskDep) -> dict[str, Any]:
     return {"log_position": position, "incidents": docs}
 
 
-@router.get("/vans")
+@router.get("/vans", responses=answers(422))
 def vans(
     request: Request,
     _: DeskDep,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -19,6 +21,21 @@ def hash_token(token: str) -> str:
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+_LIFETIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """A token lifetime such as `90m`, `8h`, `30d` or `3600` (seconds); it must be positive."""
+    match = _LIFETIME.match(text.lower())
+    if match is None:
+        raise ValueError(f"{text!r} is not a lifetime: a number with s, m, h or d, such as 8h")
+    lifetime = timedelta(seconds=float(match[1]) * _UNIT_S[match[2]])
+    if lifetime <= timedelta(0):
+        raise ValueError("a token lifetime must be positive")
+    return lifetime
 
 
 class Account(Aggregate):
@@ -37,7 +54,9 @@ class Account(Aggregate):
         self.revoked = False
 
     @event("TokenIssued")
-    def issue(self, token_hash: str, actor: dict[str, Any]) -> None:
+    def issue(
+        self, token_hash: str, actor: dict[str, Any], expires_at: datetime | None = None
+    ) -> None:
         self.token_hashes.append(token_hash)
         self.revoked = False
 
@@ -47,18 +66,34 @@ class Account(Aggregate):
 
 
 class AccessToken(Aggregate):
-    """Found by the hash of the presented token, so a request needs one read to authenticate."""
+    """Found by the hash of the presented token, so a request needs one read to authenticate.
+
+    A token issued with a lifetime stops working at `expires_at`; one without
+    (`expires_at` None, as every token issued before lifetimes existed) works
+    until it is revoked.
+    """
 
     @staticmethod
     def create_id(token_hash: str, **_: Any) -> Any:
         return token_uuid(token_hash)
 
     @event("Issued")
-    def __init__(self, token_hash: str, name: str, role: str, van_id: str | None) -> None:
+    def __init__(
+        self,
+        token_hash: str,
+        name: str,
+        role: str,
+        van_id: str | None,
+        expires_at: datetime | None = None,
+    ) -> None:
         self.name = name
         self.role = role
         self.van_id = van_id
+        self.expires_at = expires_at
         self.revoked = False
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     @event("Revoked")
     def revoke(self) -> None:

@@ -22,7 +22,7 @@ from rescue.access import AccessToken, Account, hash_token, new_token
 from rescue.actors import SYSTEM_ACTOR, Actor
 from rescue.aftersales import on_completion
 from rescue.dispatch import Candidate, VanSnapshot, measure
-from rescue.errors import Conflict, Invalid, NotFound, Unavailable
+from rescue.errors import Conflict, Invalid, NotFound, Unauthenticated, Unavailable
 from rescue.fast_mapper import FastPositionMapper
 from rescue.follower import LogFollower
 from rescue.idempotency import IdempotencyKey, Reply, StoredReply
@@ -663,14 +663,29 @@ class RescueApp(Application[UUID]):
 
     # -- access -------------------------------------------------------------------
 
-    def add_user(self, name: str, role: str, van_id: str | None, actor: Actor) -> str:
-        """Issues a new bearer token for NAME; only its hash is stored."""
+    def add_user(
+        self,
+        name: str,
+        role: str,
+        van_id: str | None,
+        actor: Actor,
+        *,
+        expires_in: timedelta | None = None,
+    ) -> str:
+        """Issues a new bearer token for NAME; only its hash is stored.
+
+        With `expires_in` the token stops working that long from now (the
+        application's clock); without it, it works until revoked.
+        """
         if role == Role.CREW and not van_id:
             raise Invalid("van", "a crew token acts for one van: give --van VAN_ID")
         if role != Role.CREW and van_id:
             raise Invalid("van", "only crew tokens are bound to a van")
         if van_id and not self._exists(van_uuid(van_id)):
             raise Invalid("van", f"no van {van_id}")
+        if expires_in is not None and expires_in <= timedelta(0):
+            raise Invalid("expires_in", "a token lifetime must be positive")
+        expires_at = None if expires_in is None else self.clock() + expires_in
         token = new_token()
         token_hash = hash_token(token)
 
@@ -686,8 +701,10 @@ class RescueApp(Application[UUID]):
                     )
             else:
                 account = Account(name=name, role=role, van_id=van_id, actor=actor.as_dict())
-            account.issue(token_hash, actor.as_dict())
-            issued = AccessToken(token_hash=token_hash, name=name, role=role, van_id=van_id)
+            account.issue(token_hash, actor.as_dict(), expires_at)
+            issued = AccessToken(
+                token_hash=token_hash, name=name, role=role, van_id=van_id, expires_at=expires_at
+            )
             return [account, issued], Reply(201, {})
 
         self._run(None, body)
@@ -711,16 +728,30 @@ class RescueApp(Application[UUID]):
 
         return int(self._run(None, body).body["revoked"])
 
-    def authenticate(self, token: str) -> Principal | None:
+    def principal_for(self, token: str) -> Principal:
+        """The caller behind a bearer token; Unauthenticated says why there is none."""
         try:
             issued: AccessToken = self.repository.get(token_uuid(hash_token(token)))
         except AggregateNotFoundError:
-            return None
+            raise Unauthenticated("token not recognised or revoked") from None
         except OperationalError as error:
             raise Unavailable(f"the store is unavailable: {error}") from error
         if issued.revoked:
-            return None
+            raise Unauthenticated("token not recognised or revoked")
+        if issued.expired(self.clock()):
+            assert issued.expires_at is not None
+            raise Unauthenticated(
+                f"token expired at {issued.expires_at.isoformat(timespec='seconds')}; "
+                "ask an admin for a new one"
+            )
         return Principal(issued.name, issued.role, issued.van_id)
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The caller behind a bearer token, or None if it is unknown, revoked or expired."""
+        try:
+            return self.principal_for(token)
+        except Unauthenticated:
+            return None
 
 
 def _jsonable(value: Any) -> Any:

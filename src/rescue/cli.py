@@ -145,14 +145,29 @@ def users_add(
     name: Annotated[str, typer.Argument(help="the user's name")],
     role: Annotated[Role, typer.Option("--role", help="operator, crew, auditor or admin")],
     van: Annotated[str | None, typer.Option("--van", help="the van a crew token acts for")] = None,
+    expires_in: Annotated[
+        str | None,
+        typer.Option(
+            "--expires-in",
+            help="the token stops working after this long: 90m, 8h, 30d or seconds "
+            "(default: until revoked)",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Print a new bearer token for NAME, once; only its hash is stored."""
+    from rescue.access import parse_lifetime
     from rescue.application import RescueApp
 
+    lifetime = None
+    if expires_in is not None:
+        try:
+            lifetime = parse_lifetime(expires_in)
+        except ValueError as error:
+            _fail(f"--expires-in: {error}")
     rescue = RescueApp(_settings(db))
     try:
-        token = rescue.add_user(name, role.value, van, ADMIN_CLI)
+        token = rescue.add_user(name, role.value, van, ADMIN_CLI, expires_in=lifetime)
     except RescueError as error:
         _fail(str(error))
     finally:

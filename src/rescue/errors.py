@@ -35,3 +35,7 @@ class Forbidden(RescueError):
 
 class Unavailable(RescueError):
     """The store cannot be reached; the request may be retried (503)."""
+
+
+class Unauthenticated(RescueError):
+    """No valid token: none given, unknown, revoked or expired (401); the message says which."""

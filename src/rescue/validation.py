@@ -302,4 +302,7 @@ def check_recorded_at(
             f"(server time {now.astimezone(UTC).isoformat()}, at most "
             f"{tolerance_s:g} s of clock drift allowed); check the device clock"
         )
-    return t.astimezone(UTC)
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+02:00 is in the year 0 in UTC
+        raise ValueError(f"time {t.isoformat()} is out of range in UTC") from None

@@ -369,3 +369,10 @@ def test_pydantic_error_names_the_field_and_keeps_the_message() -> None:
     assert set(errors) == {"vin", "recorded_at"}
     assert "should be 'X', got '0'" in errors["vin"]
     assert "include an offset" in errors["recorded_at"]
+
+
+def test_a_time_out_of_range_in_utc_is_rejected_not_a_crash() -> None:
+    # The first minute of year 1 at UTC+02:03 is in year 0 in UTC, which datetime cannot hold.
+    t = datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=2, minutes=3)))
+    with pytest.raises(ValueError, match="out of range"):
+        check_recorded_at(t, now=NOW)

@@ -1,0 +1,65 @@
+"""Who may call what: every HTTP route's allowed callers, shared by the access matrix and the
+API fuzz test (which calls each route with the token of a caller allowed there)."""
+
+from __future__ import annotations
+
+OP, AUD, ADM, CREW, OTHER = "operator", "auditor", "admin", "crew1", "crew2"
+ANYONE = {OP, AUD, ADM, CREW, OTHER}
+DESK = {OP, AUD}
+# Crew steps are for the crew of the incident's van: another van's crew gets 409 (the
+# incident is not with that van), the desk roles 403.
+STEPS = ("accept", "decline", "depart", "arrive", "diagnose", "resolve", "complete")
+STEP_ROUTES = {f"/api/incidents/{{incident_id}}/{step}" for step in STEPS}
+
+# None: open to anyone (no bearer token checked).
+ALLOWED: dict[tuple[str, str], set[str] | None] = {
+    ("GET", "/healthz"): None,  # open
+    ("GET", "/api/pages/config"): None,  # open: what a sign-in page needs
+    ("POST", "/api/stations"): {ADM},
+    ("GET", "/api/stations"): ANYONE,
+    ("POST", "/api/vans"): {ADM},
+    ("GET", "/api/vans"): ANYONE,
+    ("GET", "/api/vans/{van_id}"): ANYONE,
+    ("POST", "/api/vans/{van_id}/shift"): {OP, ADM, CREW},
+    ("POST", "/api/vans/{van_id}/positions"): {CREW},
+    ("GET", "/api/pages/whoami"): ANYONE,
+    ("GET", "/api/places"): ANYONE,
+    ("GET", "/api/incidents/search"): DESK,
+    ("POST", "/api/incidents"): {OP},
+    ("GET", "/api/incidents"): DESK,
+    ("GET", "/api/incidents/{incident_id}"): {OP, AUD, CREW},
+    ("GET", "/api/incidents/{incident_id}/history"): DESK,
+    ("POST", "/api/incidents/{incident_id}/dispatch"): {OP},
+    **{("POST", route): {CREW} for route in STEP_ROUTES},
+    ("POST", "/api/incidents/{incident_id}/cancel"): {OP},
+    ("POST", "/api/incidents/{incident_id}/close"): {OP},
+    ("GET", "/api/feeds"): DESK,
+    ("GET", "/osmand"): None,  # the device id is the credential: checked in its own test
+    ("POST", "/osmand"): None,
+    ("GET", "/api/views/board"): DESK,
+    ("GET", "/api/views/vans"): DESK,
+    ("GET", "/api/views/stations"): DESK,
+    ("GET", "/api/views/kpis"): DESK,
+    ("GET", "/api/incidents/{incident_id}/claim"): DESK,
+    ("POST", "/api/incidents/{incident_id}/claim/approval"): {ADM},
+    ("POST", "/api/incidents/{incident_id}/claim/submit"): {OP, ADM},
+    ("POST", "/api/incidents/{incident_id}/claim/answer"): {ADM},
+    ("POST", "/api/incidents/{incident_id}/claim/settle"): {ADM},
+    ("GET", "/api/followups"): {OP},
+    ("GET", "/api/incidents/{incident_id}/followup"): DESK,
+    ("POST", "/api/incidents/{incident_id}/followup/calls"): {OP},
+    ("GET", "/api/complaints"): DESK,
+    ("GET", "/api/incidents/{incident_id}/complaint"): DESK,
+    ("POST", "/api/incidents/{incident_id}/complaint"): {OP},
+    ("POST", "/api/incidents/{incident_id}/complaint/answer"): {OP},
+    ("POST", "/api/incidents/{incident_id}/complaint/close"): {OP},
+    ("GET", "/api/board"): DESK,
+    ("GET", "/api/incidents/{incident_id}/export"): {OP, AUD, ADM},
+    ("GET", "/api/audit/verify"): {AUD, ADM},
+}
+
+# The WebSocket feeds (not in the OpenAPI document): who may open each.
+SOCKETS: dict[str, set[str]] = {
+    "/ws/board": DESK,
+    "/ws/crew": {CREW, OTHER},  # any van's crew: each hears of its own van only
+}
