@@ -17,8 +17,12 @@ Protocol (JSON text frames):
   each gets `{"type": "ack", "ref": <its "ref">, "status": <HTTP status>, "body": ...}`,
   with the rules and idempotency of the REST routes.
 
-Close codes: 4401 no valid token, 4403 wrong role, 4400 bad parameters or
-malformed frames, 4008 a client too slow to keep up (reconnect with `after`).
+Close codes: 4401 no valid token (unknown, revoked or expired), 4403 wrong
+role, 4400 bad parameters or malformed frames, 4008 a client too slow to keep
+up (reconnect with `after`), 4429 more frames than the account's rate limit
+(every frame a client sends counts as a request), 1003 a binary frame, 1009 a
+frame over 256 KiB, 1007 text that is not UTF-8 (closed by the server's
+WebSocket layer).
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ from rescue.api.hub import (
     station_filter,
 )
 from rescue.api.position_input import BadPositions, read_positions
+from rescue.api.ratelimit import RateLimiter, retry_after
+from rescue.api.responses import SIGNED_IN, answers
 from rescue.api.schemas import (
     Accept,
     Complete,
@@ -57,7 +63,7 @@ from rescue.api.schemas import (
     dumped,
 )
 from rescue.application import Principal, RescueApp
-from rescue.errors import Conflict, Invalid, NotFound, RescueError
+from rescue.errors import Conflict, Invalid, NotFound, RescueError, Unauthenticated
 from rescue.idempotency import IdempotencyKey
 from rescue.positions import PositionWriter
 from rescue.projections.changes import board_changes, van_status
@@ -69,6 +75,9 @@ MAX_BATCH = 500  # changes per frame
 # A resume further back than this gets a fresh snapshot instead of a replay.
 MAX_REPLAY = 200_000
 MAX_FRAME_BYTES = 256 * 1024
+NOT_TEXT = 1003  # RFC 6455: a data type the endpoint cannot accept
+TOO_BIG = 1009  # RFC 6455: a message too big to process
+TOO_MANY = 4429  # like HTTP 429: over the account's rate limit
 CREW_STEPS: dict[str, type[Any]] = {
     "accept": Accept,
     "decline": Decline,
@@ -97,9 +106,10 @@ async def _authenticate(ws: WebSocket, app: RescueApp, roles: set[str]) -> Princ
             token = None
     if not isinstance(token, str) or not token:
         raise Refused(4401, 'send a token: ?token= or a first message {"token": ...}')
-    principal = await run_in_threadpool(app.authenticate, token)
-    if principal is None:
-        raise Refused(4401, "token not recognised or revoked")
+    try:
+        principal = await run_in_threadpool(app.principal_for, token)
+    except Unauthenticated as error:
+        raise Refused(4401, str(error)) from None
     if principal.role not in roles:
         raise Refused(4403, f"this feed is not for the {principal.role} role")
     return principal
@@ -144,12 +154,31 @@ async def _heartbeat(ws: WebSocket, hub: BoardHub) -> None:
         )
 
 
-async def _drain_incoming(ws: WebSocket) -> None:
+async def _receive_frame(ws: WebSocket, principal: Principal) -> str:
+    """The next text frame from a signed-in client; the socket is refused for a binary or
+    oversized frame, or for frames beyond the account's rate limit (each frame counts as
+    a request, as on the REST routes, so a socket is no way around the limit)."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        raise Refused(NOT_TEXT, "frames must be text: JSON objects")
+    if len(text) > MAX_FRAME_BYTES or (
+        4 * len(text) > MAX_FRAME_BYTES and len(text.encode()) > MAX_FRAME_BYTES
+    ):
+        raise Refused(TOO_BIG, f"frames are limited to {MAX_FRAME_BYTES} bytes")
+    limiter: RateLimiter = ws.app.state.limiter
+    wait = limiter.wait_needed(principal.name)
+    if wait:
+        raise Refused(TOO_MANY, f"too many frames; reconnect in {retry_after(wait)} s")
+    return str(text)
+
+
+async def _drain_incoming(ws: WebSocket, principal: Principal) -> None:
     """Board clients only listen; reading notices a close, and rejects floods of junk."""
     while True:
-        message = await ws.receive_text()
-        if len(message) > MAX_FRAME_BYTES:
-            raise Refused(4400, "frame too large")
+        await _receive_frame(ws, principal)
 
 
 def _replay(app: RescueApp, after: int, upto: int) -> list[Entry]:
@@ -199,7 +228,7 @@ async def board_feed(ws: WebSocket) -> None:
     hub: BoardHub = ws.app.state.hub
     async with _session(ws, hub) as session:
         after, bbox, station = _parse_board_params(ws)
-        await _authenticate(ws, app, {Role.OPERATOR, Role.AUDITOR})
+        principal = await _authenticate(ws, app, {Role.OPERATOR, Role.AUDITOR})
         client = Client(
             wanted=both(station_filter(app.view, station), bbox_filter(app.view, bbox)),
             limit=app.settings.ws_queue_limit,
@@ -221,7 +250,7 @@ async def board_feed(ws: WebSocket) -> None:
                 client.queue.appendleft(Chunk.of(replayed))
                 client.queued += len(replayed)
             client.ready.set()
-        await _serve(ws, client, hub, _drain_incoming(ws))
+        await _serve(ws, client, hub, _drain_incoming(ws, principal))
 
 
 @contextlib.asynccontextmanager
@@ -338,9 +367,7 @@ async def _crew_commands(
     ws: WebSocket, app: RescueApp, writer: PositionWriter, principal: Principal
 ) -> None:
     while True:
-        message = await ws.receive_text()
-        if len(message) > MAX_FRAME_BYTES:
-            raise Refused(4400, "frame too large")
+        message = await _receive_frame(ws, principal)
         try:
             command = orjson.loads(message)
         except orjson.JSONDecodeError:
@@ -422,7 +449,7 @@ def _key(principal: Principal, key: str | None, path: str, body: Any) -> Idempot
     return IdempotencyKey.for_request(principal.name, key, "POST", path, body)
 
 
-@router.get("/api/feeds", tags=["live"])
+@router.get("/api/feeds", tags=["live"], responses=answers(*SIGNED_IN, 403))
 def feed_stats(request: Request, _: DeskDep) -> dict[str, int]:
     """Open sockets, and how many were dropped for being too slow (operator, auditor)."""
     hub: BoardHub = request.app.state.hub

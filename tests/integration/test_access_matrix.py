@@ -1,69 +1,31 @@
-"""Every route against every kind of caller: no token, a revoked token, each role, a crew of
-another van. Each route's allowed roles are listed here; a route missing from the list fails
-the test, so a new route cannot ship without deciding who may call it."""
+"""Every route and feed against every kind of caller: no token, a revoked token, an expired
+token, each role, a crew of another van. Each route's allowed roles are listed in
+`tests.access_rules`; a route missing from the list fails the test, so a new route cannot ship
+without deciding who may call it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from starlette.websockets import WebSocketDisconnect
 
 from rescue.actors import Actor
-from tests.builders import OPERATOR, HttpWorld, position, report, reported, served
+from tests.access_rules import ADM, ALLOWED, AUD, CREW, OP, OTHER, SOCKETS, STEP_ROUTES
+from tests.builders import (
+    OPERATOR,
+    FakeClock,
+    HttpWorld,
+    open_app,
+    position,
+    report,
+    reported,
+    served,
+)
 
-OP, AUD, ADM, CREW, OTHER = "operator", "auditor", "admin", "crew1", "crew2"
-ANYONE = {OP, AUD, ADM, CREW, OTHER}
-DESK = {OP, AUD}
-# Crew steps are for the crew of the incident's van: another van's crew gets 409 (the
-# incident is not with that van), the desk roles 403.
-STEPS = ("accept", "decline", "depart", "arrive", "diagnose", "resolve", "complete")
-STEP_ROUTES = {f"/api/incidents/{{incident_id}}/{step}" for step in STEPS}
-
-ALLOWED: dict[tuple[str, str], set[str] | None] = {
-    ("GET", "/healthz"): None,  # open
-    ("GET", "/api/pages/config"): None,  # open: what a sign-in page needs
-    ("POST", "/api/stations"): {ADM},
-    ("GET", "/api/stations"): ANYONE,
-    ("POST", "/api/vans"): {ADM},
-    ("GET", "/api/vans"): ANYONE,
-    ("GET", "/api/vans/{van_id}"): ANYONE,
-    ("POST", "/api/vans/{van_id}/shift"): {OP, ADM, CREW},
-    ("POST", "/api/vans/{van_id}/positions"): {CREW},
-    ("GET", "/api/pages/whoami"): ANYONE,
-    ("GET", "/api/places"): ANYONE,
-    ("GET", "/api/incidents/search"): DESK,
-    ("POST", "/api/incidents"): {OP},
-    ("GET", "/api/incidents"): DESK,
-    ("GET", "/api/incidents/{incident_id}"): {OP, AUD, CREW},
-    ("GET", "/api/incidents/{incident_id}/history"): DESK,
-    ("POST", "/api/incidents/{incident_id}/dispatch"): {OP},
-    **{("POST", route): {CREW} for route in STEP_ROUTES},
-    ("POST", "/api/incidents/{incident_id}/cancel"): {OP},
-    ("POST", "/api/incidents/{incident_id}/close"): {OP},
-    ("GET", "/api/feeds"): DESK,
-    ("GET", "/osmand"): None,  # the device id is the credential: checked in its own test
-    ("POST", "/osmand"): None,
-    ("GET", "/api/views/board"): DESK,
-    ("GET", "/api/views/vans"): DESK,
-    ("GET", "/api/views/stations"): DESK,
-    ("GET", "/api/views/kpis"): DESK,
-    ("GET", "/api/incidents/{incident_id}/claim"): DESK,
-    ("POST", "/api/incidents/{incident_id}/claim/approval"): {ADM},
-    ("POST", "/api/incidents/{incident_id}/claim/submit"): {OP, ADM},
-    ("POST", "/api/incidents/{incident_id}/claim/answer"): {ADM},
-    ("POST", "/api/incidents/{incident_id}/claim/settle"): {ADM},
-    ("GET", "/api/followups"): {OP},
-    ("GET", "/api/incidents/{incident_id}/followup"): DESK,
-    ("POST", "/api/incidents/{incident_id}/followup/calls"): {OP},
-    ("GET", "/api/complaints"): DESK,
-    ("GET", "/api/incidents/{incident_id}/complaint"): DESK,
-    ("POST", "/api/incidents/{incident_id}/complaint"): {OP},
-    ("POST", "/api/incidents/{incident_id}/complaint/answer"): {OP},
-    ("POST", "/api/incidents/{incident_id}/complaint/close"): {OP},
-    ("GET", "/api/board"): DESK,
-    ("GET", "/api/incidents/{incident_id}/export"): {OP, AUD, ADM},
-    ("GET", "/api/audit/verify"): {AUD, ADM},
-}
+CALLERS = ("none", "revoked", "expired", OP, AUD, ADM, CREW, OTHER)
+NO_VALID_TOKEN = ("none", "revoked", "expired")
 
 # Bodies and queries that pass validation where a route checks the caller in its body.
 BODIES = {
@@ -84,6 +46,16 @@ def world(sqlite_url: str) -> Iterator[HttpWorld]:
         token = world.app.add_user("gone", "operator", None, Actor(role="admin", name="t"))
         world.app.revoke_user("gone", Actor(role="admin", name="t"))
         world.headers["revoked"] = {"Authorization": f"Bearer {token}"}
+        # Issued two hours ago for an hour (by another process on the same store).
+        with open_app(sqlite_url, clock=FakeClock(datetime.now(UTC) - timedelta(hours=2))) as desk:
+            lapsed = desk.add_user(
+                "lapsed",
+                "operator",
+                None,
+                Actor(role="admin", name="t"),
+                expires_in=timedelta(hours=1),
+            )
+        world.headers["expired"] = {"Authorization": f"Bearer {lapsed}"}
         yield world
 
 
@@ -102,12 +74,15 @@ def test_every_route_answers_each_caller_as_listed(world: HttpWorld) -> None:
         kwargs = {"params": QUERIES.get(template)}
         if method == "POST":
             kwargs["json"] = BODIES.get(template, {})
-        for who in ("none", "revoked", OP, AUD, ADM, CREW, OTHER):
+        for who in CALLERS:
             headers = world.headers.get(who, {})
-            status = world.client.request(method, path, headers=headers, **kwargs).status_code
+            answer = world.client.request(method, path, headers=headers, **kwargs)
+            status = answer.status_code
             if allowed is None:
                 ok = status not in (401, 403) or template == "/osmand"
-            elif who in ("none", "revoked"):
+            elif who == "expired":
+                ok = status == 401 and "expired" in answer.json()["detail"]
+            elif who in NO_VALID_TOKEN:
                 ok = status == 401
             elif who in allowed:
                 ok = status not in (401, 403)
@@ -117,5 +92,47 @@ def test_every_route_answers_each_caller_as_listed(world: HttpWorld) -> None:
                 ok = status == 403
             if not ok:
                 wrong.append((method, template, who, status))
-    # 3. Every answer as listed: 401 without a valid token, 403 for the wrong role or van.
+    # 3. Every answer as listed: 401 without a valid token (saying so when it expired), 403
+    #    for the wrong role or van.
     assert wrong == [], "\n".join(map(str, wrong))
+
+
+def test_every_feed_answers_each_caller_as_listed(world: HttpWorld) -> None:
+    """A socket is always accepted, then closed with 4401 (no valid token) or 4403 (wrong
+    role) before any data, so a browser sees the reason; an allowed caller gets its
+    snapshot. Every kind of caller, with the token in the query and as a first message."""
+    wrong = []
+    for path, allowed in SOCKETS.items():
+        for who in CALLERS:
+            for via in ("query", "message"):
+                outcome = _open_feed(world, path, who, via)
+                if who in allowed:
+                    ok = outcome == ("snapshot", None)
+                elif who == "expired":
+                    ok = outcome[0] == 4401 and "expired" in str(outcome[1])
+                elif who in NO_VALID_TOKEN:
+                    ok = outcome[0] == 4401
+                else:
+                    ok = outcome[0] == 4403
+                if not ok:
+                    wrong.append((path, who, via, outcome))
+    assert wrong == [], "\n".join(map(str, wrong))
+
+
+def _open_feed(world: HttpWorld, path: str, who: str, via: str) -> tuple[object, object]:
+    """("snapshot", None) if the feed opened, or (close code, reason) if it was refused."""
+    header = world.headers.get(who, {}).get("Authorization", "")
+    token = header.removeprefix("Bearer ") or None
+    url = f"{path}?token={token}" if via == "query" and token else path
+    try:
+        with world.client.websocket_connect(url) as ws:
+            if via == "message" or token is None:
+                ws.send_json({"token": token} if token else {"hello": "no token"})
+            first = ws.receive_json()
+            if path == "/ws/crew" and who in (CREW, OTHER):
+                # A crew hears of its own van only.
+                van = {CREW: "V1", OTHER: "V2"}[who]
+                assert first["van"]["van_id"] == van, first
+            return first["type"], None
+    except WebSocketDisconnect as closed:
+        return closed.code, closed.reason
