@@ -82,9 +82,17 @@ def entry(position: int, item: Doc, data: bytes) -> Entry:
 
 @dataclass(eq=False)
 class Client:
-    """One socket's queue of changes; `wanted(item)` filters what it gets."""
+    """One socket's queue of changes; `wanted(item)` filters what it gets.
+
+    With `keys`, the filter is only asked about changes whose `id` or whose
+    `van_id` is among them (the filter may add keys as it goes, e.g. a crew's
+    new job): a thousand tablets each want a sliver of the board, and asking
+    every tablet's filter about every change cost more than the rest of the
+    fan-out together.
+    """
 
     wanted: Callable[[Doc], bool] | None  # None: everything
+    keys: set[str] | None = None
     limit: int = DEFAULT_QUEUE_LIMIT
     # Changes at or below this position were already covered (snapshot or replay).
     covered: int = 0
@@ -187,17 +195,49 @@ class BoardHub:
         items = [(position, item) for position, changes in batch for item in changes]
         entries = [entry(position, item, frame(position, item)) for position, item in items]
         shared: Chunk | None = None
+        keyed: list[Client] = []
         for client in list(self.clients):
             wanted = client.wanted
             if wanted is None:
                 shared = shared or Chunk.of(entries)
                 client.offer(shared)
+            elif client.keys is not None:
+                keyed.append(client)
             else:
                 client.offer(
                     Chunk.of(
                         [e for e, (_, item) in zip(entries, items, strict=True) if wanted(item)]
                     )
                 )
+        if keyed:
+            self._fan_out_keyed(keyed, entries, items)
+
+    @staticmethod
+    def _fan_out_keyed(
+        clients: list[Client], entries: list[Entry], items: list[tuple[int, Doc]]
+    ) -> None:
+        by_key: dict[str, list[Client]] = {}
+        for client in clients:
+            for key in client.keys or ():
+                by_key.setdefault(key, []).append(client)
+        picked: dict[Client, list[Entry]] = {}
+        for e, (_, item) in zip(entries, items, strict=True):
+            candidates = by_key.get(item["id"], [])
+            van_id = item["changes"].get("van_id")
+            if van_id is not None and van_id != item["id"]:
+                candidates = candidates + by_key.get(van_id, [])
+            for client in dict.fromkeys(candidates):
+                keys = client.keys or set()
+                known = len(keys)
+                if client.wanted is not None and client.wanted(item):
+                    picked.setdefault(client, []).append(e)
+                if len(keys) != known:  # e.g. a job offered: its changes later in this burst
+                    for key in keys:
+                        holders = by_key.setdefault(key, [])
+                        if client not in holders:
+                            holders.append(client)
+        for client, chosen in picked.items():
+            client.offer(Chunk.of(chosen))
 
     def register(self, client: Client, *, snapshot: bool = False) -> tuple[int, Doc | None]:
         """Adds a client; returns the position its snapshot (or a replay) must cover.

@@ -322,7 +322,8 @@ async def crew_feed(ws: WebSocket) -> None:
     async with _session(ws, hub) as session:
         principal = await _authenticate(ws, app, {Role.CREW})
         van_id = principal.van_id or ""
-        mine: set[str] = set()
+        # The van and its incidents: the hub asks `wanted` only about these.
+        mine: set[str] = {van_id}
 
         def wanted(item: dict[str, Any]) -> bool:
             if item["kind"] == "van":
@@ -338,7 +339,9 @@ async def crew_feed(ws: WebSocket) -> None:
                 return item["id"] in mine
             return False
 
-        client = Client(wanted=wanted, limit=app.settings.ws_queue_limit, on_drop=_canceller())
+        client = Client(
+            wanted=wanted, keys=mine, limit=app.settings.ws_queue_limit, on_drop=_canceller()
+        )
         session.append(client)
         hub.register(client)
         snapshot = await run_in_threadpool(_crew_snapshot, app, van_id)
