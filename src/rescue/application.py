@@ -425,7 +425,12 @@ class RescueApp(Application[UUID]):
                 changed = self._plan_override(incident, van_id, reason, actor)
             return changed, Reply(200, incident.as_public())
 
-        return self._run(idempotency, body)
+        reply = self._run(idempotency, body)
+        if van_id is not None:
+            # An override may withdraw the offer from another van, which is then free:
+            # queued calls get it now, as after any other release, not at the next timer tick.
+            self.offer_queued()
+        return reply
 
     def _plan_override(
         self, incident: Incident, van_id: str, reason: str | None, actor: Actor

@@ -233,6 +233,27 @@ def test_an_override_is_recorded_with_its_reason(three_vans: RescueApp) -> None:
     assert offered_events(app, incident_id)[-1]["data"]["withdrawn_from"] == "V3"
 
 
+def test_a_van_freed_by_an_override_takes_the_queued_call_at_once(app: RescueApp) -> None:
+    # 1. V1 carries batteries and a tow, V2 batteries only. A flat battery takes V1 (nearest);
+    #    then an accident needs a tow, which only the busy V1 has: it waits.
+    load(
+        app,
+        [station("S1", 34.75, 113.62), station("S2", 34.80, 113.62)],
+        [van("V1", "S1", ["battery", "tow"]), van("V2", "S2", ["battery"])],
+    )
+    battery = reported(app, report(category="battery", n=1))
+    accident = reported(app, report(category="accident", n=2))
+    assert app.dispatch(battery, OPERATOR.actor).body["van_id"] == "V1"
+    assert app.dispatch(accident, OPERATOR.actor).body["status"] == "queued"
+    # 2. The operator sends V2 to the battery instead, which takes the offer from V1.
+    app.dispatch(battery, OPERATOR.actor, van_id="V2", reason="keep the tow truck free")
+    # 3. In the same request, not at the next timer tick, the freed V1 is offered the accident.
+    assert app.incident(accident).status == "offered"
+    assert app.incident(accident).van_id == "V1"
+    assert app.van("V1").incident_id == accident
+    assert offered_events(app, accident)[-1]["data"]["decision"]["mode"] == "queue"
+
+
 @pytest.mark.parametrize("reason", [None, "", "   "])
 def test_an_override_without_a_reason_is_refused(three_vans: RescueApp, reason: str | None) -> None:
     app = three_vans
