@@ -6,8 +6,8 @@ from __future__ import annotations
 OP, AUD, ADM, CREW, OTHER = "operator", "auditor", "admin", "crew1", "crew2"
 ANYONE = {OP, AUD, ADM, CREW, OTHER}
 DESK = {OP, AUD}
-# Crew steps are for the crew of the incident's van: another van's crew gets 409 (the
-# incident is not with that van), the desk roles 403.
+# Crew steps are for the crew of the incident's van: another van's crew gets 403 (the
+# incident is not with that van, whatever its status), as do the desk roles.
 STEPS = ("accept", "decline", "depart", "arrive", "diagnose", "resolve", "complete")
 STEP_ROUTES = {f"/api/incidents/{{incident_id}}/{step}" for step in STEPS}
 

@@ -178,10 +178,10 @@ class Model:
             return FORBIDDEN
         if not valid:
             return INVALID
+        if crew_step and incident.van_id != van_of(who):
+            return FORBIDDEN  # another van's crew: the incident is not with that van
         if incident.status not in STEP_FROM[action]:
             return CONFLICT
-        if crew_step and incident.van_id != van_of(who):
-            return CONFLICT  # another van's crew: the incident is not with that van
         if action == "complete" and not incident.resolved:
             return CONFLICT
         getattr(self, f"_{action}")(incident)
@@ -245,6 +245,8 @@ class Model:
     def shift(self, who: str, van_id: str, on_duty: bool) -> str:
         if who not in (OPERATOR, ADMIN) and van_of(who) != van_id:
             return FORBIDDEN
+        if not on_duty and self.vans[van_id].incident_id is not None:
+            return CONFLICT  # decline the offer or finish the job first
         self.vans[van_id].on_duty = on_duty
         if on_duty:
             self.offer_queued()

@@ -13,7 +13,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from rescue.errors import Conflict
+from rescue.errors import Conflict, Forbidden
 from rescue.vocabulary import FINAL_STATUSES, IncidentStatus, Outcome
 
 S = IncidentStatus
@@ -80,9 +80,13 @@ class Incident(Aggregate):
             )
 
     def require_van(self, van_id: str | None) -> None:
-        """Crew steps are for the van the incident is with, and no other."""
+        """Crew steps are for the van the incident is with, and no other.
+
+        Checked before the status: a crew whose van the incident is not (or no
+        longer) with may not act on it at all, whatever its status (403).
+        """
         if van_id is None or van_id != self.van_id:
-            raise Conflict(f"incident is not assigned to van {van_id}", self.as_public())
+            raise Forbidden(f"this incident is not with van {van_id}")
 
     @property
     def is_open(self) -> bool:
@@ -149,8 +153,8 @@ class Incident(Aggregate):
         self.last_dispatch = decision
 
     def decline(self, van_id: str, reason: str, actor: dict[str, Any]) -> None:
-        self._require({S.OFFERED}, "decline")
         self.require_van(van_id)
+        self._require({S.OFFERED}, "decline")
         self._declined(van_id=van_id, reason=reason, actor=actor)
 
     @event("Declined")
@@ -196,8 +200,8 @@ class Incident(Aggregate):
     # -- crew steps -------------------------------------------------------------
 
     def accept(self, van_id: str, eta_min: float, actor: dict[str, Any]) -> None:
-        self._require({S.OFFERED}, "accept")
         self.require_van(van_id)
+        self._require({S.OFFERED}, "accept")
         self._accepted(eta_min=eta_min, actor=actor)
 
     @event("Accepted")
@@ -208,8 +212,8 @@ class Incident(Aggregate):
         self.version_accepted = self.version + 1
 
     def depart(self, van_id: str, actor: dict[str, Any]) -> None:
-        self._require({S.ACCEPTED}, "depart for")
         self.require_van(van_id)
+        self._require({S.ACCEPTED}, "depart for")
         self._departed(actor=actor)
 
     @event("Departed")
@@ -217,8 +221,8 @@ class Incident(Aggregate):
         self.status = S.EN_ROUTE
 
     def arrive(self, van_id: str, actor: dict[str, Any]) -> None:
-        self._require({S.EN_ROUTE}, "arrive at")
         self.require_van(van_id)
+        self._require({S.EN_ROUTE}, "arrive at")
         self._arrived(actor=actor)
 
     @event("Arrived")
@@ -233,8 +237,8 @@ class Incident(Aggregate):
         findings: list[str],
         actor: dict[str, Any],
     ) -> None:
-        self._require({S.ON_SCENE}, "diagnose")
         self.require_van(van_id)
+        self._require({S.ON_SCENE}, "diagnose")
         self._diagnosed(cause=cause, parts=parts, findings=findings, actor=actor)
 
     @event("Diagnosed")
@@ -247,8 +251,8 @@ class Incident(Aggregate):
     def resolve(
         self, van_id: str, outcome: str, tow_station_id: str | None, actor: dict[str, Any]
     ) -> None:
-        self._require({S.ON_SCENE}, "resolve")
         self.require_van(van_id)
+        self._require({S.ON_SCENE}, "resolve")
         self._resolved(outcome=outcome, tow_station_id=tow_station_id, actor=actor)
 
     @event("Resolved")
@@ -264,8 +268,8 @@ class Incident(Aggregate):
         satisfaction: int | None,
         actor: dict[str, Any],
     ) -> None:
-        self._require({S.ON_SCENE, S.TOWING}, "complete")
         self.require_van(van_id)
+        self._require({S.ON_SCENE, S.TOWING}, "complete")
         if self.resolution is None:
             raise Conflict(
                 "record the outcome (resolve: repaired_on_site or towed) before completing",

@@ -56,7 +56,7 @@ def test_whole_life_by_the_right_roles(server: tuple[LiveServer, dict[str, str]]
 
         # 4. Another van's crew cannot accept; the operator cannot do crew steps.
         assert (
-            http.post(f"{url}/accept", json={"eta_min": 9}, headers=other_crew).status_code == 409
+            http.post(f"{url}/accept", json={"eta_min": 9}, headers=other_crew).status_code == 403
         )
         assert http.post(f"{url}/accept", json={"eta_min": 9}, headers=op).status_code == 403
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from rescue.api.main import create_app
 from rescue.application import RescueApp
-from rescue.errors import Conflict
+from rescue.errors import Conflict, Forbidden
 from rescue.vocabulary import FaultCategory
 from tests.builders import (
     ADMIN,
@@ -222,6 +222,9 @@ def run_concurrently(
                 except Conflict:
                     # The state moved on under us: the expected answer to a race.
                     outcomes.append(f"{kind}: conflict")
+                except Forbidden:
+                    # A crew step on an incident that is (now) with another van.
+                    outcomes.append(f"{kind}: not this van's")
                 except Exception as error:
                     unexpected.append(f"{kind} {i} V{v + 1}: {error!r}")
 

@@ -231,10 +231,10 @@ CASES: dict[str, Bad] = {
         "/api/incidents/{incident}", "crew2", method="get", status=403
     ),
     "other_crew_accepts": Bad(
-        "/api/incidents/{incident}/accept", "crew2", {"eta_min": 10}, status=409
+        "/api/incidents/{incident}/accept", "crew2", {"eta_min": 10}, status=403
     ),
     "other_crew_declines": Bad(
-        "/api/incidents/{incident}/decline", "crew2", {"reason": "not ours"}, status=409
+        "/api/incidents/{incident}/decline", "crew2", {"reason": "not ours"}, status=403
     ),
 }
 

@@ -279,3 +279,25 @@ def test_an_override_to_a_van_without_the_capability_is_a_conflict(app: RescueAp
         app.dispatch(incident_id, OPERATOR.actor, van_id="V1", reason="closest truck")
     assert notification_count(app) == before
     assert app.incident(incident_id).status == "reported"
+
+
+def test_a_van_holding_an_offer_or_a_job_cannot_go_off_duty(three_vans: RescueApp) -> None:
+    app = three_vans
+    incident_id = reported(app, report())
+    assert app.dispatch(incident_id, OPERATOR.actor).body["van_id"] == "V1"
+    # 1. Holding the offer, V1's crew taps "off shift": refused, saying what to do first.
+    before = notification_count(app)
+    with pytest.raises(Conflict) as refused:
+        app.change_shift("V1", False, crew("V1").actor)
+    assert "decline or accept it before going off duty" in str(refused.value)
+    assert notification_count(app) == before
+    # 2. Having accepted, the same: the job is in hand.
+    app.step(incident_id, "accept", {"eta_min": 12}, crew("V1"))
+    with pytest.raises(Conflict) as refused:
+        app.change_shift("V1", False, OPERATOR.actor)
+    assert "complete it before going off duty" in str(refused.value)
+    assert app.van("V1").on_duty
+    # 3. A van without a job goes off duty and is no longer offered calls.
+    assert app.change_shift("V2", False, crew("V2").actor).body["status"] == "off_duty"
+    second = reported(app, report(n=2))
+    assert app.dispatch(second, OPERATOR.actor).body["van_id"] == "V3"
