@@ -257,6 +257,31 @@ class BoardHub:
             self.dropped_clients += 1
 
 
+def crew_filter(van_id: str) -> tuple[Callable[[Doc], bool], set[str]]:
+    """What one van's tablet wants from the board: its van, and the incidents offered to it.
+
+    Returns the filter and its keys (the van and its jobs, growing as offers
+    arrive), for a keyed `Client`.
+    """
+    mine: set[str] = {van_id}
+
+    def wanted(item: Doc) -> bool:
+        if item["kind"] == "van":
+            if item["id"] != van_id:
+                return False
+            offered = item["changes"].get("incident_id")
+            if offered:
+                mine.add(offered)
+            return True
+        if item["kind"] == "incident":
+            if item["changes"].get("van_id") == van_id:
+                mine.add(item["id"])
+            return item["id"] in mine
+        return False
+
+    return wanted, mine
+
+
 def station_filter(view: LiveView, station_id: str | None) -> Callable[[Doc], bool] | None:
     if station_id is None:
         return None

@@ -46,6 +46,7 @@ from rescue.api.hub import (
     Entry,
     bbox_filter,
     both,
+    crew_filter,
     entry,
     frame,
     station_filter,
@@ -322,23 +323,7 @@ async def crew_feed(ws: WebSocket) -> None:
     async with _session(ws, hub) as session:
         principal = await _authenticate(ws, app, {Role.CREW})
         van_id = principal.van_id or ""
-        # The van and its incidents: the hub asks `wanted` only about these.
-        mine: set[str] = {van_id}
-
-        def wanted(item: dict[str, Any]) -> bool:
-            if item["kind"] == "van":
-                if item["id"] != van_id:
-                    return False
-                offered = item["changes"].get("incident_id")
-                if offered:
-                    mine.add(offered)
-                return True
-            if item["kind"] == "incident":
-                if item["changes"].get("van_id") == van_id:
-                    mine.add(item["id"])
-                return item["id"] in mine
-            return False
-
+        wanted, mine = crew_filter(van_id)
         client = Client(
             wanted=wanted, keys=mine, limit=app.settings.ws_queue_limit, on_drop=_canceller()
         )

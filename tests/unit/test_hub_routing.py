@@ -8,29 +8,15 @@ from typing import Any
 
 import orjson
 
-from rescue.api.hub import BoardHub, Chunk, Client
+from rescue.api.hub import BoardHub, Chunk, Client, crew_filter
 from rescue.projections.changes import Doc
 from rescue.projections.live import LiveView
 
 
 def crew_client(van_id: str) -> Client:
-    """The crew feed's filter, as /ws/crew builds it."""
-    mine: set[str] = {van_id}
-
-    def wanted(item: dict[str, Any]) -> bool:
-        if item["kind"] == "van":
-            if item["id"] != van_id:
-                return False
-            if item["changes"].get("incident_id"):
-                mine.add(item["changes"]["incident_id"])
-            return True
-        if item["kind"] == "incident":
-            if item["changes"].get("van_id") == van_id:
-                mine.add(item["id"])
-            return item["id"] in mine
-        return False
-
-    return Client(wanted=wanted, keys=mine)
+    """A tablet's client, as /ws/crew builds it."""
+    wanted, keys = crew_filter(van_id)
+    return Client(wanted=wanted, keys=keys)
 
 
 def van(van_id: str, **changes: Any) -> Doc:
