@@ -173,6 +173,17 @@ def reported(app: RescueApp, body: dict[str, Any]) -> str:
     return str(reply.body["incident_id"])
 
 
+# A repair on site, step by step, as a crew sends it over HTTP or its socket.
+REPAIR_STEPS: list[tuple[str, dict[str, Any] | None]] = [
+    ("accept", {"eta_min": 9}),
+    ("depart", None),
+    ("arrive", None),
+    ("diagnose", {"cause": "battery cell failure", "parts": [], "findings": []}),
+    ("resolve", {"outcome": "repaired_on_site"}),
+    ("complete", {"customer_signed": True, "satisfaction": 5}),
+]
+
+
 def work_to_completion(
     app: RescueApp, incident_id: str, van_id: str, *, tow_station_id: str | None = None
 ) -> None:

@@ -194,13 +194,17 @@ class Model:
         self.vans[incident.van_id].engaged = True
 
     def _decline(self, incident: IncidentModel) -> None:
+        self._move_on(incident)
+        self.offer_queued()
+
+    def _move_on(self, incident: IncidentModel) -> None:
+        """The offered van is released and excluded; the call is offered to the next one."""
         assert incident.van_id is not None
         van_id = incident.van_id
         self._release(van_id)
         incident.declined.append(van_id)
         self._unbind(incident, "reported")
         self._plan_offer(incident)
-        self.offer_queued()
 
     def _depart(self, incident: IncidentModel) -> None:
         incident.status = "en_route"
@@ -258,11 +262,5 @@ class Model:
         for incident_id, due in list(self.offer_due.items()):
             if due > self.now:
                 continue
-            incident = self.incidents[incident_id]
-            assert incident.van_id is not None
-            van_id = incident.van_id
-            self._release(van_id)
-            incident.declined.append(van_id)
-            self._unbind(incident, "reported")
-            self._plan_offer(incident)
+            self._move_on(self.incidents[incident_id])
         self.offer_queued()

@@ -30,6 +30,7 @@ from rescue.application import RescueApp
 from rescue.privacy import new_key
 from rescue.settings import Settings
 from rescue.store import store_env
+from tests.builders import REPAIR_STEPS
 from tests.e2e.conftest import NETWORK, USERS
 from tests.e2e.test_incident_life import report_body
 from tests.live import LiveServer, bearer, seed
@@ -38,14 +39,7 @@ from tests.support import free_port, sqlite_path_of, sqlite_url_for
 HQ = NETWORK.stations[0]
 REPAIR_VAN = NETWORK.vans[1].van_id
 NAME, PHONE = "诸葛亮", "13511112222"
-LIFE = [
-    ("accept", {"eta_min": 9}),
-    ("depart", None),
-    ("arrive", None),
-    ("diagnose", {"cause": "battery cell failure", "parts": [], "findings": []}),
-    ("resolve", {"outcome": "repaired_on_site"}),
-    ("complete", {"customer_signed": True, "satisfaction": 5}),
-]
+
 
 Row = tuple[int, str, int, str, bytes]  # notification id, originator, version, topic, state
 
@@ -100,7 +94,7 @@ class Writer:
         incident = self._post(http, "/api/incidents", report_body(NAME, PHONE), "op")
         url = f"/api/incidents/{incident['incident_id']}"
         assert self._post(http, f"{url}/dispatch", {}, "op")["van_id"] == REPAIR_VAN
-        for n, (action, data) in enumerate(LIFE):
+        for n, (action, data) in enumerate(REPAIR_STEPS):
             fix = {
                 "lat": HQ.lat,
                 "lon": HQ.lon + n / 10_000,

@@ -18,6 +18,7 @@ from websockets.sync.client import connect
 
 from rescue.privacy import new_key
 from rescue.settings import Settings
+from tests.builders import REPAIR_STEPS
 from tests.e2e.conftest import NETWORK, USERS
 from tests.e2e.test_incident_life import report_body
 from tests.live import LiveServer, bearer, seed
@@ -143,14 +144,7 @@ def test_callers_name_and_phone_never_reach_the_log(store_url: str, tmp_path: Pa
             socket_url = f"ws://127.0.0.1:{live.port}/ws/crew?token={tokens['crew-repair']}"
             with connect(socket_url) as tablet:
                 assert NAME in tablet.recv(timeout=30)
-            for action, data in [
-                ("accept", {"eta_min": 9}),
-                ("depart", None),
-                ("arrive", None),
-                ("diagnose", {"cause": "battery cell failure", "parts": [], "findings": []}),
-                ("resolve", {"outcome": "repaired_on_site"}),
-                ("complete", {"customer_signed": True, "satisfaction": 5}),
-            ]:
+            for action, data in REPAIR_STEPS:
                 answer = http.post(f"{url}/{action}", json=data, headers=crew)
                 assert answer.status_code == 200, (action, answer.text)
             # 2. Every read that shows the caller, and queries that carry their data.
