@@ -212,7 +212,9 @@ class ReadModels:
         doc["_areas"] = []
         if not queued:
             return
-        for station_id, station in self.docs["stations"].items():
+        # In station order, not the dict's: a resumed runner loads the stations in
+        # whatever order the store returns them, and must write what a rebuild writes.
+        for station_id, station in sorted(self.docs["stations"].items()):
             if _km(station["lat"], station["lon"], doc["lat"], doc["lon"]) <= station["radius_km"]:
                 self._station_load(station_id)
                 self.docs["station_load"][station_id]["queued"].append(key)
