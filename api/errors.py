@@ -25,6 +25,10 @@ from rescue.privacy import MissingKey
 UNPARSEABLE_BODY = "There was an error parsing the body"
 
 
+# Seconds a client should wait before retrying a request the store could not take.
+RETRY_AFTER_S = 1
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RescueError)
     async def rescue_error(_: Request, error: RescueError) -> JSONResponse:
@@ -47,7 +51,7 @@ def install(app: FastAPI) -> None:
             return JSONResponse({"detail": str(error)}, status_code=403)
         if isinstance(error, Unavailable):
             return JSONResponse(
-                {"detail": str(error)}, status_code=503, headers={"Retry-After": "1"}
+                {"detail": str(error)}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
             )
         return JSONResponse({"detail": str(error)}, status_code=400)
 
@@ -57,7 +61,7 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": f"the store is unavailable: {error}"},
             status_code=503,
-            headers={"Retry-After": "1"},
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         )
 
     @app.exception_handler(MissingKey)

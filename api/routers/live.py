@@ -38,6 +38,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from rescue.api.deps import DeskDep
+from rescue.api.errors import RETRY_AFTER_S
 from rescue.api.hub import (
     TOO_SLOW,
     BoardHub,
@@ -64,7 +65,15 @@ from rescue.api.schemas import (
     dumped,
 )
 from rescue.application import Principal, RescueApp
-from rescue.errors import Conflict, Invalid, NotFound, RescueError, Unauthenticated
+from rescue.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RescueError,
+    Unauthenticated,
+    Unavailable,
+)
 from rescue.idempotency import IdempotencyKey
 from rescue.positions import PositionWriter
 from rescue.projections.changes import board_changes, van_status
@@ -403,8 +412,12 @@ def _crew_command(
         return 409, {"detail": str(error), "state": error.state}
     except Invalid as error:
         return 422, {"detail": str(error), "field": error.field}
+    except Forbidden as error:
+        return 403, {"detail": str(error)}
+    except Unavailable as error:
+        return 503, {"detail": str(error), "retry_after_s": RETRY_AFTER_S}
     except RescueError as error:
-        return 503, {"detail": str(error)}
+        return 400, {"detail": str(error)}
 
 
 async def _crew_positions(
@@ -427,7 +440,7 @@ async def _crew_positions(
     try:
         reply = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
     except RescueError as error:
-        return 503, {"detail": str(error)}
+        return 503, {"detail": str(error), "retry_after_s": RETRY_AFTER_S}
     return reply.status_code, reply.body
 
 

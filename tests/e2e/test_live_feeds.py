@@ -128,6 +128,21 @@ def test_an_offer_reaches_exactly_the_right_crew(server: Server) -> None:
         )
         refused, _ = until(right, lambda m: m.get("type") == "ack")
         assert refused["status"] == 409
+        # 4. The tow truck's tablet tries to act on a job that is not with its van: 403.
+        other.send(
+            json.dumps(
+                {
+                    "type": "step",
+                    "ref": 3,
+                    "incident_id": incident["incident_id"],
+                    "action": "depart",
+                    "key": "k3",
+                }
+            )
+        )
+        foreign, _ = until(other, lambda m: m.get("type") == "ack")
+        assert (foreign["ref"], foreign["status"]) == (3, 403)
+        assert f"not with van {TOW_VAN}" in foreign["body"]["detail"]
 
 
 def changes_after(live: LiveServer, token: str, after: int, count: int) -> list[dict[str, Any]]:
