@@ -17,10 +17,22 @@ from rescue.simulator.network import build_network
 from rescue.simulator.scenarios import CrewBehaviour, station_out
 from rescue.simulator.setup import issue_tokens, load_with_progress, network_subset
 from rescue.validation import CHINA_TZ
+from tests.builders import OPERATOR, reported
+from tests.builders import report as call_report
 from tests.live import LiveServer
 from tests.support import free_port, sqlite_url_for
 
 HENAN = network_subset(build_network(), ["Henan"])
+HENAN_LAT, HENAN_LON = 34.75, 113.62
+
+
+def van_of_busiest_station() -> str:
+    """A battery van of the station "auto" takes out: the one with most vans, ties by id."""
+    per_station = Counter(v.station_id for v in HENAN.vans)
+    chosen = min(per_station, key=lambda s: (-per_station[s], s))
+    return next(
+        v.van_id for v in HENAN.vans if v.station_id == chosen and "battery" in v.capabilities
+    )
 
 
 def test_the_out_of_service_stations_vans_get_no_job(tmp_path: Path) -> None:
@@ -29,6 +41,12 @@ def test_the_out_of_service_stations_vans_get_no_job(tmp_path: Path) -> None:
     try:
         load_with_progress(app, HENAN)
         tokens = issue_tokens(app, [v.van_id for v in HENAN.vans])
+        # An earlier run left a call offered to a van of the station that goes out: that van
+        # cannot go off duty while it holds the offer (409); it goes once the call is tidied.
+        busy = van_of_busiest_station()
+        left_over = reported(app, call_report(HENAN_LAT, HENAN_LON, "battery", n=1))
+        app.dispatch(left_over, OPERATOR.actor, van_id=busy, reason="left by an earlier run")
+        assert app.van(busy).incident_id == left_over
     finally:
         app.close()
     assert settings.cipher_key is not None
@@ -48,7 +66,9 @@ def test_the_out_of_service_stations_vans_get_no_job(tmp_path: Path) -> None:
     finally:
         live.stop()
     assert report.errors == []
+    assert report.counts["off_duty_deferred"] == 1
     out = report.out_station_id
+    assert busy in [v.van_id for v in HENAN.vans if v.station_id == out]
     out_vans = [v.van_id for v in HENAN.vans if v.station_id == out]
     per_station = Counter(v.station_id for v in HENAN.vans)
     assert len(out_vans) == max(per_station.values()) >= 2  # "auto": the station with most vans
