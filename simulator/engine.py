@@ -50,8 +50,6 @@ log = logging.getLogger("rescue.simulator")
 # Incidents not yet taken by a van when the run ends are cancelled with this reason.
 END_REASON = "simulation ended before a van took the job"
 LEFTOVER_REASON = "left open by an earlier simulator run"
-# How often (wall seconds) a van taken out of service while on a job asks to go off duty again.
-OFF_DUTY_RETRY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -153,7 +151,6 @@ class Simulation:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._world: World | None = None
         self._out_vans: list[str] = []
-        self._off_when_free: dict[str, asyncio.Task[None]] = {}
         self._out_station: str | None = None
 
     def _feed(self, feed: str) -> OfferSourceFactory:
@@ -352,8 +349,6 @@ class Simulation:
                 await self._shift(world, van_id, not off)
 
     async def _restore_duty(self, world: World) -> None:
-        for task in self._off_when_free.values():
-            task.cancel()
         for van_id in self._out_vans:
             await self._shift(world, van_id, True)
 
@@ -361,29 +356,8 @@ class Simulation:
         response = await world.api.post(
             f"/api/vans/{van_id}/shift", world.operator_token, {"on_duty": on_duty}
         )
-        if response.status_code == 409 and not on_duty:
-            # The van holds an offer or a job (a server already busy when the
-            # scenario starts): it goes off duty once that is done.
-            self.ledger.counts["off_duty_deferred"] += 1
-            task = asyncio.get_running_loop().create_task(self._off_duty_when_free(world, van_id))
-            self._off_when_free[van_id] = task
-            self._tasks.add(task)
-            task.add_done_callback(self._done)
-        elif response.status_code != 200:
+        if response.status_code != 200:
             self.ledger.error(f"shift of {van_id}: {response.status_code} {response.text[:200]}")
-
-    async def _off_duty_when_free(self, world: World, van_id: str) -> None:
-        while not await self._wait(OFF_DUTY_RETRY_S):
-            response = await world.api.post(
-                f"/api/vans/{van_id}/shift", world.operator_token, {"on_duty": False}
-            )
-            if response.status_code == 200:
-                return
-            if response.status_code != 409:
-                self.ledger.error(
-                    f"shift of {van_id}: {response.status_code} {response.text[:200]}"
-                )
-                return
 
     async def _list(self, world: World, status: str) -> list[dict[str, Any]]:
         response = await world.api.get(

@@ -249,8 +249,6 @@ class Model:
     def shift(self, who: str, van_id: str, on_duty: bool) -> str:
         if who not in (OPERATOR, ADMIN) and van_of(who) != van_id:
             return FORBIDDEN
-        if not on_duty and self.vans[van_id].incident_id is not None:
-            return CONFLICT  # decline the offer or finish the job first
         self.vans[van_id].on_duty = on_duty
         if on_duty:
             self.offer_queued()

@@ -61,17 +61,9 @@ class Van(Aggregate):
         }
 
     def change_shift(self, on_duty: bool, actor: dict[str, Any]) -> None:
-        """Going off duty is for a van without a job: an offer it holds would wait
-        unanswered until it expired, a job in hand would be left with nobody."""
-        if not on_duty and self.incident_id is not None:
-            what, first = (
-                ("job", "complete it") if self.engaged else ("offer", "decline or accept it")
-            )
-            raise Conflict(
-                f"van {self.van_id} holds the {what} of incident {self.incident_id}: "
-                f"{first} before going off duty",
-                self.as_public(),
-            )
+        """Off duty means no new offers; an offer or a job the van holds stays its own
+        to answer or finish (a station taken out of service mid-job), after which the
+        van is off duty rather than free."""
         if on_duty == self.on_duty:
             return
         self._shift_changed(on_duty=on_duty, actor=actor)

@@ -281,23 +281,21 @@ def test_an_override_to_a_van_without_the_capability_is_a_conflict(app: RescueAp
     assert app.incident(incident_id).status == "reported"
 
 
-def test_a_van_holding_an_offer_or_a_job_cannot_go_off_duty(three_vans: RescueApp) -> None:
+def test_a_van_going_off_duty_keeps_what_it_holds_and_gets_nothing_new(
+    three_vans: RescueApp,
+) -> None:
     app = three_vans
     incident_id = reported(app, report())
     assert app.dispatch(incident_id, OPERATOR.actor).body["van_id"] == "V1"
-    # 1. Holding the offer, V1's crew taps "off shift": refused, saying what to do first.
-    before = notification_count(app)
-    with pytest.raises(Conflict) as refused:
-        app.change_shift("V1", False, crew("V1").actor)
-    assert "decline or accept it before going off duty" in str(refused.value)
-    assert notification_count(app) == before
-    # 2. Having accepted, the same: the job is in hand.
-    app.step(incident_id, "accept", {"eta_min": 12}, crew("V1"))
-    with pytest.raises(Conflict) as refused:
-        app.change_shift("V1", False, OPERATOR.actor)
-    assert "complete it before going off duty" in str(refused.value)
-    assert app.van("V1").on_duty
-    # 3. A van without a job goes off duty and is no longer offered calls.
-    assert app.change_shift("V2", False, crew("V2").actor).body["status"] == "off_duty"
+    # 1. Holding the offer, V1 is taken off duty (its station goes out of service).
+    assert app.change_shift("V1", False, OPERATOR.actor).body["status"] == "offered"
+    # 2. The offer is still V1's to answer; its crew accepts and finishes the job.
+    work_to_completion(app, incident_id, "V1")
+    # 3. Freed, V1 is off duty, not free: the next call nearest to it goes to V2.
+    assert app.van("V1").status is VanStatus.OFF_DUTY
     second = reported(app, report(n=2))
-    assert app.dispatch(second, OPERATOR.actor).body["van_id"] == "V3"
+    assert app.dispatch(second, OPERATOR.actor).body["van_id"] == "V2"
+    # 4. Back on duty, it is offered calls again.
+    app.change_shift("V1", True, crew("V1").actor)
+    third = reported(app, report(n=3))
+    assert app.dispatch(third, OPERATOR.actor).body["van_id"] == "V1"
