@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from eventsourcing.persistence import OperationalError
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -29,31 +31,37 @@ UNPARSEABLE_BODY = "There was an error parsing the body"
 RETRY_AFTER_S = 1
 
 
+# Each domain error's status, most specific first; any other RescueError is a 400.
+STATUS_OF: tuple[tuple[type[RescueError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (Invalid, 422),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (Unavailable, 503),
+)
+
+
+def status_of(error: RescueError) -> int:
+    """The HTTP status of a domain error, for REST answers and socket acks alike."""
+    return next((status for kind, status in STATUS_OF if isinstance(error, kind)), 400)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RescueError)
     async def rescue_error(_: Request, error: RescueError) -> JSONResponse:
-        if isinstance(error, NotFound):
-            return JSONResponse({"detail": str(error)}, status_code=404)
+        status = status_of(error)
+        body: dict[str, Any] = {"detail": str(error)}
+        headers: dict[str, str] = {}
         if isinstance(error, Conflict):
-            return JSONResponse(
-                {"detail": str(error), "state": jsonable_encoder(error.state)}, status_code=409
-            )
-        if isinstance(error, Invalid):
-            return JSONResponse(
-                {"detail": [{"loc": ["body", error.field], "msg": str(error), "type": "invalid"}]},
-                status_code=422,
-            )
-        if isinstance(error, Unauthenticated):
-            return JSONResponse(
-                {"detail": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-            )
-        if isinstance(error, Forbidden):
-            return JSONResponse({"detail": str(error)}, status_code=403)
-        if isinstance(error, Unavailable):
-            return JSONResponse(
-                {"detail": str(error)}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
-            )
-        return JSONResponse({"detail": str(error)}, status_code=400)
+            body["state"] = jsonable_encoder(error.state)
+        elif isinstance(error, Invalid):
+            body["detail"] = [{"loc": ["body", error.field], "msg": str(error), "type": "invalid"}]
+        elif isinstance(error, Unauthenticated):
+            headers["WWW-Authenticate"] = "Bearer"
+        elif isinstance(error, Unavailable):
+            headers["Retry-After"] = str(RETRY_AFTER_S)
+        return JSONResponse(body, status_code=status, headers=headers or None)
 
     @app.exception_handler(OperationalError)
     async def store_unavailable(_: Request, error: OperationalError) -> JSONResponse:

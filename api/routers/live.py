@@ -38,7 +38,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from rescue.api.deps import DeskDep
-from rescue.api.errors import RETRY_AFTER_S
+from rescue.api.errors import RETRY_AFTER_S, status_of
 from rescue.api.hub import (
     TOO_SLOW,
     BoardHub,
@@ -67,9 +67,7 @@ from rescue.api.schemas import (
 from rescue.application import Principal, RescueApp
 from rescue.errors import (
     Conflict,
-    Forbidden,
     Invalid,
-    NotFound,
     RescueError,
     Unauthenticated,
     Unavailable,
@@ -406,18 +404,20 @@ def _crew_command(
         return 422, {"detail": orjson.loads(error.json(include_input=False))}
     except ValueError as error:
         return 422, {"detail": str(error)}
-    except NotFound as error:
-        return 404, {"detail": str(error)}
-    except Conflict as error:
-        return 409, {"detail": str(error), "state": error.state}
-    except Invalid as error:
-        return 422, {"detail": str(error), "field": error.field}
-    except Forbidden as error:
-        return 403, {"detail": str(error)}
-    except Unavailable as error:
-        return 503, {"detail": str(error), "retry_after_s": RETRY_AFTER_S}
     except RescueError as error:
-        return 400, {"detail": str(error)}
+        return _refusal(error)
+
+
+def _refusal(error: RescueError) -> tuple[int, dict[str, Any]]:
+    """An ack's status and body for a refused command: the REST status of the error."""
+    body: dict[str, Any] = {"detail": str(error)}
+    if isinstance(error, Conflict):
+        body["state"] = error.state
+    elif isinstance(error, Invalid):
+        body["field"] = error.field
+    elif isinstance(error, Unavailable):
+        body["retry_after_s"] = RETRY_AFTER_S
+    return status_of(error), body
 
 
 async def _crew_positions(
@@ -440,7 +440,7 @@ async def _crew_positions(
     try:
         reply = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
     except RescueError as error:
-        return 503, {"detail": str(error), "retry_after_s": RETRY_AFTER_S}
+        return _refusal(error)
     return reply.status_code, reply.body
 
 
