@@ -21,6 +21,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from rescue.api.request_log import route_of
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -67,13 +69,6 @@ class Metrics:
         self.dropped.set(state.hub.dropped_clients)
 
 
-def _route_of(request: Request) -> str:
-    # The route's template, not the path: one series per route, not per incident id.
-    # Routing records the matched route in the scope the middleware shares.
-    route = request.scope.get("route")
-    return str(getattr(route, "path", "unmatched"))
-
-
 def install(api: FastAPI, metrics: Metrics) -> None:
     @api.middleware("http")
     async def measure(
@@ -81,7 +76,7 @@ def install(api: FastAPI, metrics: Metrics) -> None:
     ) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
-        route = _route_of(request)
+        route = route_of(request.scope)  # the template: one series per route, not per id
         metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
         metrics.requests.labels(request.method, route, str(response.status_code)).inc()
         return response
