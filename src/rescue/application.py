@@ -31,6 +31,7 @@ from rescue.incidents import Incident
 from rescue.priority import SafetyFacts, priority_for, priority_reasons
 from rescue.privacy import PersonalData
 from rescue.projections.live import LiveView
+from rescue.recorders import EventRow, RowRecorder, event_rows
 from rescue.settings import Settings
 from rescue.stations import Station
 from rescue.store import store_env
@@ -68,28 +69,45 @@ class RescueApp(Application[UUID]):
     def construct_mapper(self) -> Mapper[UUID]:
         return FastPositionMapper(transcoder=self.construct_transcoder())
 
-    def append(self, aggregates: Sequence[Aggregate]) -> None:
+    def append(
+        self,
+        aggregates: Sequence[Aggregate],
+        rows: Sequence[EventRow] = (),
+        advanced: Sequence[tuple[Aggregate, int]] = (),
+    ) -> None:
         """Saves many aggregates at once, for the position writer's large batches.
 
         `save()` checks each object against runtime protocols, which costs more
         than writing its event when a batch holds a thousand tracks; here every
-        object is known to be an aggregate.
+        object is known to be an aggregate. `rows` are events already encoded
+        (GPS reports, rescue.positions), stored first in the same transaction;
+        `advanced` names the aggregates they moved, with each one's version
+        before them, so snapshots fall due as if the events had been collected.
         """
         events: list[Any] = []
         due: list[Aggregate] = []
         for aggregate in aggregates:
             pending = aggregate.collect_events()
             events.extend(pending)
-            interval = self.snapshotting_intervals.get(type(aggregate))
-            version = aggregate.version
-            if interval and version // interval > (version - len(pending)) // interval:
+            if self._snapshot_due(aggregate, aggregate.version - len(pending)):
+                due.append(aggregate)
+        for aggregate, before in advanced:
+            if self._snapshot_due(aggregate, before):
                 due.append(aggregate)
         # The event store's put() also builds a notification object per event
         # for subscribers; nothing here subscribes in-process (views pull), so
-        # the stored events go straight to the recorder.
+        # the rows go straight to the recorder.
         to_stored = self.mapper.to_stored_event
-        self.recorder.insert_events([to_stored(e) for e in events])
+        recorder: RowRecorder = self.recorder  # type: ignore[assignment]
+        recorder.insert_rows([*rows, *event_rows(to_stored(e) for e in events)])
         self._snapshot(due)
+
+    def _snapshot_due(self, aggregate: Aggregate, version_before: int) -> bool:
+        """Whether the aggregate crossed a multiple of its snapshotting interval since then."""
+        interval = self.snapshotting_intervals.get(type(aggregate))
+        if not interval:
+            return False
+        return aggregate.version // interval > version_before // interval
 
     def _snapshot(self, aggregates: Sequence[Aggregate]) -> None:
         """Snapshots of aggregates whose events were all just stored, in one write.

@@ -52,7 +52,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from rescue.recorders import SubscribableSQLiteRecorder
+from rescue.recorders import EventRow, SubscribableSQLiteRecorder, event_rows
 
 CHAIN_TABLE = "event_chain"
 GENESIS = bytes(32)
@@ -147,35 +147,20 @@ class ChainRow:
         return rows
 
 
-def chain_row(
-    first_id: int, prev_id: int, previous: bytes, events: Sequence[StoredEvent]
-) -> ChainRow:
+def chain_row(first_id: int, prev_id: int, previous: bytes, rows: Sequence[EventRow]) -> ChainRow:
     """The chain row of events just given the consecutive ids first_id, first_id + 1, ..."""
     digests: list[bytes] = []
     keys: list[bytes] = []
     append_digest, append_key = digests.append, keys.append
     # Inlined (no link() or helper calls): this loop runs once per GPS report.
-    for notification_id, stored in enumerate(events, first_id):
-        originator = stored.originator_id
-        if type(originator) is not UUID:
-            originator = UUID(str(originator))
-        version = stored.originator_version
+    for notification_id, (originator, version, topic, state) in enumerate(rows, first_id):
         previous = sha256(
             b"%s%d\n%s\n%d\n%s\n%s"
-            % (
-                previous,
-                notification_id,
-                originator.hex.encode(),
-                version,
-                stored.topic.encode(),
-                stored.state,
-            )
+            % (previous, notification_id, originator.encode(), version, topic.encode(), state)
         ).digest()
         append_digest(previous)
-        append_key(originator.bytes + version.to_bytes(8, "big"))
-    return ChainRow(
-        first_id, first_id + len(events) - 1, prev_id, b"".join(digests), b"".join(keys)
-    )
+        append_key(bytes.fromhex(originator) + version.to_bytes(8, "big"))
+    return ChainRow(first_id, first_id + len(rows) - 1, prev_id, b"".join(digests), b"".join(keys))
 
 
 def _expanded(rows: Sequence[ChainRow], after: int) -> list[HashRow]:
@@ -242,30 +227,31 @@ class ChainedSQLiteRecorder(SubscribableSQLiteRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """Inserts the events and their chain row; returns the events' notification ids.
+        return self._insert_rows(c, event_rows(stored_events))
 
-        The first event goes alone, to learn its rowid; the rest in one
+    def insert_rows(self, rows: Sequence[EventRow]) -> Sequence[int]:
+        """Inserts the rows and their chain row in one transaction; returns their ids."""
+        with self.datastore.transaction(commit=True) as c:
+            ids = self._insert_rows(c, rows)
+        self.announce()
+        return ids
+
+    def _insert_rows(self, c: SQLiteCursor, rows: Sequence[EventRow]) -> list[int]:
+        """Inserts the rows and their chain row; returns the rows' notification ids.
+
+        The first row goes alone, to learn its rowid; the rest in one
         executemany. Without an explicit rowid SQLite gives each new row the
         largest rowid plus one, and this transaction holds the write lock from
         the first INSERT on, so the ids run on from the first (checked with
         `last_insert_rowid()`), and the previous hash read after it is final.
         """
-        if not stored_events:
+        if not rows:
             return []
-        params = [
-            (
-                s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
-                s.originator_version,
-                s.topic,
-                s.state,
-            )
-            for s in stored_events
-        ]
-        c.execute(self.insert_events_statement, params[0])
+        c.execute(self.insert_events_statement, rows[0])
         first: int = c.lastrowid
-        count = len(params)
+        count = len(rows)
         if count > 1:
-            c.executemany(self.insert_events_statement, params[1:])
+            c.executemany(self.insert_events_statement, rows[1:])
             c.execute("SELECT last_insert_rowid()")
             last = c.fetchone()[0]
             if last != first + count - 1:
@@ -273,7 +259,7 @@ class ChainedSQLiteRecorder(SubscribableSQLiteRecorder):
         c.execute(self._select_previous, (first,))
         row = c.fetchone()
         prev_id, previous = (row[0], bytes(row[1])) if row else (0, GENESIS)
-        chain = chain_row(first, prev_id, previous, stored_events)
+        chain = chain_row(first, prev_id, previous, rows)
         c.execute(
             self._insert_chain,
             (chain.first_id, chain.last_id, chain.prev_id, chain.hashes, chain.keys),
@@ -363,6 +349,11 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             self.chain_table
         )
 
+    def insert_rows(self, rows: Sequence[EventRow]) -> Sequence[int]:
+        """Inserts the rows in one transaction, as the library's stored events; returns ids."""
+        stored = [StoredEvent(UUID(o), version, topic, state) for o, version, topic, state in rows]
+        return self.insert_events(stored) or []
+
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -383,7 +374,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             else:
                 runs.append([after])
         for run in runs:
-            chain = chain_row(run[0][0], prev_id, previous, [stored for _, stored in run])
+            chain = chain_row(run[0][0], prev_id, previous, event_rows(s for _, s in run))
             curs.execute(
                 self._insert_chain,
                 (chain.first_id, chain.last_id, chain.prev_id, chain.hashes, chain.keys),

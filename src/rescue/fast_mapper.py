@@ -10,6 +10,7 @@ takes the library's path.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -24,13 +25,25 @@ DATETIME = "datetime_iso"
 
 
 class FastPositionMapper(Mapper[UUID]):
+    @property
+    def plain(self) -> bool:
+        """Whether states are stored as encoded (no compression or cipher over them)."""
+        return not (self.compressor or self.cipher)
+
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        if type(domain_event) is not VanTrack.PositionReported or self.compressor or self.cipher:
+        if type(domain_event) is not VanTrack.PositionReported or not self.plain:
             return super().to_stored_event(domain_event)
         fields = vars(domain_event)
-        try:
-            state = self._encode(fields)
-        except orjson.JSONEncodeError:  # e.g. an offset with seconds: the library's way
+        state = encode_position(
+            fields["timestamp"],
+            fields["lat"],
+            fields["lon"],
+            fields["recorded_at"],
+            fields["speed_kmh"],
+            fields["heading"],
+            fields["accuracy_m"],
+        )
+        if state is None:
             return super().to_stored_event(domain_event)
         return StoredEvent(
             originator_id=fields["originator_id"],
@@ -39,18 +52,71 @@ class FastPositionMapper(Mapper[UUID]):
             state=state,
         )
 
-    @staticmethod
-    def _encode(fields: dict[str, Any]) -> bytes:
-        # orjson writes a datetime as isoformat() does (RFC 3339, offset kept,
-        # microseconds only when non-zero), without calling back into Python.
+    def library_position_state(
+        self,
+        originator_id: UUID,
+        originator_version: int,
+        timestamp: datetime,
+        lat: float,
+        lon: float,
+        recorded_at: datetime,
+        speed_kmh: float | None,
+        heading: float | None,
+        accuracy_m: float | None,
+    ) -> bytes:
+        """The stored state of the PositionReported event with these fields, the library's way.
+
+        For the position writer, which stores reports without building their event
+        objects (rescue.positions), when `encode_position` cannot write one.
+        """
+        # The event class's fields come from the library's metaclass, unseen by mypy.
+        event_class: Any = VanTrack.PositionReported
+        event = event_class(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            timestamp=timestamp,
+            lat=lat,
+            lon=lon,
+            recorded_at=recorded_at,
+            speed_kmh=speed_kmh,
+            heading=heading,
+            accuracy_m=accuracy_m,
+        )
+        return super().to_stored_event(event).state
+
+
+def encode_position(
+    timestamp: datetime,
+    lat: float,
+    lon: float,
+    recorded_at: datetime,
+    speed_kmh: float | None,
+    heading: float | None,
+    accuracy_m: float | None,
+) -> bytes | None:
+    """A PositionReported event's state as the library's transcoder would write it, or None.
+
+    None when orjson cannot write the same document: a UTC offset with seconds
+    (orjson writes whole minutes and would silently move the instant), or a value
+    it refuses. The caller then takes the library's encoder.
+    """
+    for moment in (timestamp, recorded_at):
+        offset = moment.utcoffset()
+        if offset is not None and (offset.seconds % 60 or offset.microseconds):
+            return None
+    # orjson writes a datetime as isoformat() does (RFC 3339, offset kept,
+    # microseconds only when non-zero), without calling back into Python.
+    try:
         return orjson.dumps(
             {
-                "timestamp": {"_type_": DATETIME, "_data_": fields["timestamp"]},
-                "lat": fields["lat"],
-                "lon": fields["lon"],
-                "recorded_at": {"_type_": DATETIME, "_data_": fields["recorded_at"]},
-                "speed_kmh": fields["speed_kmh"],
-                "heading": fields["heading"],
-                "accuracy_m": fields["accuracy_m"],
+                "timestamp": {"_type_": DATETIME, "_data_": timestamp},
+                "lat": lat,
+                "lon": lon,
+                "recorded_at": {"_type_": DATETIME, "_data_": recorded_at},
+                "speed_kmh": speed_kmh,
+                "heading": heading,
+                "accuracy_m": accuracy_m,
             }
         )
+    except orjson.JSONEncodeError:
+        return None

@@ -28,8 +28,11 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from rescue.errors import Invalid, NotFound, Unavailable
+from rescue.fast_mapper import POSITION_TOPIC, encode_position
 from rescue.idempotency import IdempotencyKey, Reply, StoredReply
 from rescue.ids import track_uuid
+from rescue.recorders import EventRow
+from rescue.tracks import VanTrack
 
 # Bounds one transaction, so one huge burst cannot hold the write lock for long.
 MAX_BATCH_REPORTS = 5000
@@ -59,7 +62,8 @@ class PositionWriter:
     def __init__(self, app: Any) -> None:
         self._app = app
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        self._tracks: dict[str, Any] = {}
+        self._tracks: dict[str, VanTrack] = {}
+        self._hex_ids: dict[str, str] = {}  # van id: its track's id as stored
         self._thread = threading.Thread(target=self._loop, name="position-writer", daemon=True)
         self._thread.start()
 
@@ -137,10 +141,13 @@ class PositionWriter:
             return
 
     def _append(self, batch: list[_Job]) -> list[Reply]:
-        touched: dict[str, Any] = {}
+        rows: list[EventRow] = []
+        moved: dict[str, tuple[VanTrack, int]] = {}  # van id: (track, version before)
         replies: list[Reply] = []
         extra: list[Aggregate] = []
         first_reply: dict[Any, Reply] = {}
+        # Every event of one write is stamped with the moment the writer took the batch.
+        timestamp = VanTrack.PositionReported.create_timestamp()
         for job in batch:
             key = job.idempotency
             if key is not None:
@@ -157,20 +164,13 @@ class PositionWriter:
                     replies.append(earlier)
                     continue
             try:
-                track = self._track(job.van_id)
+                track = self._tracks.get(job.van_id) or self._track(job.van_id)
             except NotFound as error:
                 replies.append(Reply(404, {"detail": str(error)}))
                 continue
-            for report in job.reports:
-                track.report(
-                    lat=report.lat,
-                    lon=report.lon,
-                    recorded_at=report.recorded_at,
-                    speed_kmh=report.speed_kmh,
-                    heading=report.heading,
-                    accuracy_m=report.accuracy_m,
-                )
-            touched[job.van_id] = track
+            if job.van_id not in moved:
+                moved[job.van_id] = (track, track.version)
+            self._record(job.van_id, track, job.reports, rows, timestamp)
             reply = Reply(202, {"accepted": len(job.reports)})
             if key is not None:
                 first_reply[key.uuid] = reply
@@ -185,15 +185,61 @@ class PositionWriter:
                 )
             replies.append(reply)
         try:
-            self._app.append([*touched.values(), *extra])
+            self._app.append(extra, rows=rows, advanced=list(moved.values()))
         except Exception:
-            # The pending events were not stored; the cached tracks are ahead of the store.
-            for van_id in touched:
+            # The rows were not stored; the cached tracks are ahead of the store.
+            for van_id in moved:
                 self._tracks.pop(van_id, None)
             raise
         return replies
 
-    def _track(self, van_id: str) -> Any:
+    def _record(
+        self,
+        van_id: str,
+        track: VanTrack,
+        reports: list[PositionReport],
+        rows: list[EventRow],
+        timestamp: datetime,
+    ) -> None:
+        """Adds the stored rows of the reports' PositionReported events; moves the track.
+
+        The hot path of the whole store (a fleet reports every second), so the
+        events are encoded straight from the reports, as the library would store
+        them, and the track is moved as applying them would move it, without
+        building an event object per report (that and its generic encoding cost
+        more than the insert itself). tests/integration/test_position_rows.py checks the
+        rows and the track against the library's own path.
+        """
+        hex_id = self._hex_ids[van_id]
+        plain = self._app.mapper.plain
+        version = track.version
+        for report in reports:
+            version += 1
+            lat, lon, recorded_at = report.lat, report.lon, report.recorded_at
+            speed_kmh, heading, accuracy_m = report.speed_kmh, report.heading, report.accuracy_m
+            state = (
+                encode_position(timestamp, lat, lon, recorded_at, speed_kmh, heading, accuracy_m)
+                if plain
+                else None
+            )
+            if state is None:
+                state = self._app.mapper.library_position_state(
+                    track.id,
+                    version,
+                    timestamp,
+                    lat,
+                    lon,
+                    recorded_at,
+                    speed_kmh,
+                    heading,
+                    accuracy_m,
+                )
+            rows.append((hex_id, version, POSITION_TOPIC, state))
+            track.take_fix(lat, lon, recorded_at, speed_kmh, heading, accuracy_m)
+        track.version = version
+        track.modified_on = timestamp
+
+    def _track(self, van_id: str) -> VanTrack:
         track = self._tracks.get(van_id)
         if track is None:
             try:
@@ -201,6 +247,7 @@ class PositionWriter:
             except AggregateNotFoundError:
                 raise NotFound(f"no van {van_id}") from None
             self._tracks[van_id] = track
+            self._hex_ids[van_id] = track.id.hex
         return track
 
     @staticmethod

@@ -13,8 +13,9 @@ The hash chain (see rescue.chain, when present) extends these classes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -26,6 +27,33 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 # How often a SQLite subscription looks for other processes' writes.
 POLL_INTERVAL_S = 0.2
+
+# A stored event as the events table holds it: the originator id as 32 lower-case hex
+# digits, the version, the topic and the encoded state.
+EventRow = tuple[str, int, str, bytes]
+
+
+def event_rows(stored_events: Iterable[StoredEvent]) -> list[EventRow]:
+    """The library's stored events as rows."""
+    return [
+        (
+            s.originator_id.hex
+            if isinstance(s.originator_id, UUID)
+            else UUID(str(s.originator_id)).hex,
+            s.originator_version,
+            s.topic,
+            s.state,
+        )
+        for s in stored_events
+    ]
+
+
+class RowRecorder(Protocol):
+    """A recorder that also takes events already encoded as rows (GPS reports: the volume)."""
+
+    def insert_rows(self, rows: Sequence[EventRow]) -> Sequence[int]:
+        """Inserts the rows in one transaction, in order; returns their notification ids."""
+        ...
 
 
 class SubscribableSQLiteRecorder(SQLiteApplicationRecorder):

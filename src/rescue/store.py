@@ -24,7 +24,8 @@ def store_env(url: str) -> dict[str, str]:
         path = Path(unquote(raw))
         path.parent.mkdir(parents=True, exist_ok=True)
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            # The library's module, with a statement cache of more than one statement.
+            "PERSISTENCE_MODULE": "rescue.sqlite_datastore:Factory",
             "APPLICATION_RECORDER_TOPIC": "rescue.chain:ChainedSQLiteRecorder",
             "SQLITE_DBNAME": str(path),
             # Writers from several threads and processes queue for the lock

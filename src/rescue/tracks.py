@@ -29,16 +29,9 @@ class VanTrack(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             track: VanTrack = aggregate
-            if track.latest_at is None or self.recorded_at > track.latest_at:
-                track.latest_at = self.recorded_at
-                track.latest = {
-                    "lat": self.lat,
-                    "lon": self.lon,
-                    "recorded_at": self.recorded_at,
-                    "speed_kmh": self.speed_kmh,
-                    "heading": self.heading,
-                    "accuracy_m": self.accuracy_m,
-                }
+            track.take_fix(
+                self.lat, self.lon, self.recorded_at, self.speed_kmh, self.heading, self.accuracy_m
+            )
 
     @staticmethod
     def create_id(van_id: str, **_: Any) -> Any:
@@ -49,6 +42,31 @@ class VanTrack(Aggregate):
         self.van_id = van_id
         self.latest: dict[str, Any] | None = None
         self.latest_at: datetime | None = None
+
+    def take_fix(
+        self,
+        lat: float,
+        lon: float,
+        recorded_at: datetime,
+        speed_kmh: float | None,
+        heading: float | None,
+        accuracy_m: float | None,
+    ) -> None:
+        """Moves the van to a fix newer than its latest; an older one leaves it where it is.
+
+        What applying a PositionReported event does; the position writer also calls it
+        for reports it stores without building their events (rescue.positions).
+        """
+        if self.latest_at is None or recorded_at > self.latest_at:
+            self.latest_at = recorded_at
+            self.latest = {
+                "lat": lat,
+                "lon": lon,
+                "recorded_at": recorded_at,
+                "speed_kmh": speed_kmh,
+                "heading": heading,
+                "accuracy_m": accuracy_m,
+            }
 
     def report(
         self,

@@ -32,6 +32,7 @@ def test_bench_quick_writes_the_table_json_and_chart(tmp_path: Path) -> None:
     metrics = [r["metric"] for r in rows]
     for batch in (10, 100, 1000):
         assert f"store append of positions, batch {batch}" in metrics
+        assert f"position writer from reports, batch {batch}" in metrics
     for prefix in ("dispatch query p99", "incident as of a moment p99", "cold start to /healthz"):
         assert any(m.startswith(prefix) for m in metrics), metrics
 
