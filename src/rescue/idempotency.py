@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from eventsourcing.domain import Aggregate, event
 
@@ -34,8 +34,10 @@ class IdempotencyKey:
         return idempotency_uuid(self.principal, self.key)
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):
+    """A command's answer. A named tuple: the position writer builds one per request, and a
+    frozen dataclass costs three times as much to build."""
+
     status_code: int
     body: dict[str, Any]
 
