@@ -12,15 +12,18 @@ from rescue.bench.report import Cond, Goal, Row
 __all__ = ["cold_start_rows", "dispatch_rows", "ingest_rows", "time_travel_rows"]
 
 INGEST_BATCHES = (10, 100, 1000)
+# Batches timed per size in a full run: small batches are cheap and their fsync-bound
+# times the noisiest, so they get more.
+INGEST_ROUNDS = {10: 300, 100: 100, 1000: 40}
 
 
 def ingest_rows(ctx: BenchContext) -> list[Row]:
     """Two rows per batch size: the store's append (the >= 60% goal) and the whole writer."""
-    rounds = 10 if ctx.quick else 40
     task = ctx.progress.add_task("position ingest vs raw sqlite3", total=len(INGEST_BATCHES))
     rows = []
-    note = f"median of {rounds} batches, each one transaction, WAL + synchronous=FULL"
     for batch in INGEST_BATCHES:
+        rounds = 10 if ctx.quick else INGEST_ROUNDS[batch]
+        note = f"median of {rounds} batches, each one transaction, WAL + synchronous=FULL"
         result = bench_ingest(vans=batch, batches=rounds)
         rows.append(
             Row(
