@@ -28,7 +28,12 @@ from rescue.vocabulary import Role
 router = APIRouter(tags=["trackers"])
 KNOTS_TO_KMH = 1.852
 # The protocol's names for the fields of a position report.
-QUERY_NAMES = {"speed_kmh": "speed", "heading": "bearing", "accuracy_m": "accuracy"}
+QUERY_NAMES = {
+    "recorded_at": "timestamp",
+    "speed_kmh": "speed",
+    "heading": "bearing",
+    "accuracy_m": "accuracy",
+}
 
 
 def _number(params: dict[str, str], name: str, *, required: bool = False) -> float | None:
@@ -56,7 +61,7 @@ def _number(params: dict[str, str], name: str, *, required: bool = False) -> flo
 def _in_query(error: dict[str, Any]) -> dict[str, Any]:
     """A report's field error, named as the protocol names the parameter."""
     field = str(error["loc"][-1]) if len(error["loc"]) > 1 else ""
-    name = QUERY_NAMES.get(field, "timestamp" if field == "recorded_at" else field)
+    name = QUERY_NAMES.get(field, field)
     return {**error, "loc": ["query", name] if name else ["query"]}
 
 
@@ -115,20 +120,16 @@ PARAMETERS = [
 ]
 
 
-@router.get(
-    "/osmand",
-    response_class=PlainTextResponse,
-    operation_id="osmand_get",
-    responses=ANSWERS,
-    openapi_extra={"parameters": PARAMETERS},
-)
-@router.post(
-    "/osmand",
-    response_class=PlainTextResponse,
-    operation_id="osmand_post",
-    responses=ANSWERS,
-    openapi_extra={"parameters": PARAMETERS},
-)
+ROUTE: dict[str, Any] = {
+    "response_class": PlainTextResponse,
+    "responses": ANSWERS,
+    "openapi_extra": {"parameters": PARAMETERS},
+}
+
+
+# Two operations (one per method), so each has its own id in the OpenAPI document.
+@router.get("/osmand", operation_id="osmand_get", **ROUTE)
+@router.post("/osmand", operation_id="osmand_post", **ROUTE)
 async def osmand(request: Request, app: AppDep, writer: WriterDep) -> PlainTextResponse:
     """Records one position sent by a tracker app in the OsmAnd protocol (id = crew token)."""
     params: dict[str, str] = dict(request.query_params)

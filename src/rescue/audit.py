@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from rescue.aftersales import related_ids
-from rescue.chain import GENESIS, GENESIS_HEX, ChainedEvent, HashRow, link, originator_key
+from rescue.chain import GENESIS, GENESIS_HEX, ChainedEvent, HashRow, link
 from rescue.errors import Conflict
+from rescue.recorders import originator_key
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Notification

@@ -52,18 +52,13 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from rescue.recorders import EventRow, SubscribableSQLiteRecorder, event_rows
+from rescue.recorders import EventRow, SubscribableSQLiteRecorder, event_rows, originator_key
 
 CHAIN_TABLE = "event_chain"
 GENESIS = bytes(32)
 GENESIS_HEX = GENESIS.hex()
 DIGEST = 32
 KEY = 24  # a 16-byte originator id and an 8-byte big-endian version
-
-
-def originator_key(originator_id: UUID | str) -> str:
-    """An originator id as the chain writes it: 32 lower-case hex digits."""
-    return originator_id.hex if isinstance(originator_id, UUID) else UUID(str(originator_id)).hex
 
 
 def link(

@@ -31,28 +31,27 @@ class FastPositionMapper(Mapper[UUID]):
         return not (self.compressor or self.cipher)
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        if type(domain_event) is not VanTrack.PositionReported or not self.plain:
+        if type(domain_event) is not VanTrack.PositionReported:
             return super().to_stored_event(domain_event)
         fields = vars(domain_event)
-        state = encode_position(
-            fields["timestamp"],
-            fields["lat"],
-            fields["lon"],
-            fields["recorded_at"],
-            fields["speed_kmh"],
-            fields["heading"],
-            fields["accuracy_m"],
-        )
-        if state is None:
-            return super().to_stored_event(domain_event)
         return StoredEvent(
             originator_id=fields["originator_id"],
             originator_version=fields["originator_version"],
             topic=POSITION_TOPIC,
-            state=state,
+            state=self.position_state(
+                fields["originator_id"],
+                fields["originator_version"],
+                fields["timestamp"],
+                fields["lat"],
+                fields["lon"],
+                fields["recorded_at"],
+                fields["speed_kmh"],
+                fields["heading"],
+                fields["accuracy_m"],
+            ),
         )
 
-    def library_position_state(
+    def position_state(
         self,
         originator_id: UUID,
         originator_version: int,
@@ -64,11 +63,19 @@ class FastPositionMapper(Mapper[UUID]):
         heading: float | None,
         accuracy_m: float | None,
     ) -> bytes:
-        """The stored state of the PositionReported event with these fields, the library's way.
+        """The stored state of the PositionReported event with these fields.
 
-        For the position writer, which stores reports without building their event
-        objects (rescue.positions), when `encode_position` cannot write one.
+        Written by `encode_position` when it can; otherwise (a UTC offset with
+        seconds, a compressor or cipher over the states) the library's way, from
+        the event. The position writer calls this without building the event
+        (rescue.positions).
         """
+        if self.plain:
+            state = encode_position(
+                timestamp, lat, lon, recorded_at, speed_kmh, heading, accuracy_m
+            )
+            if state is not None:
+                return state
         # The event class's fields come from the library's metaclass, unseen by mypy.
         event_class: Any = VanTrack.PositionReported
         event = event_class(

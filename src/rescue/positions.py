@@ -28,7 +28,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from rescue.errors import Invalid, NotFound, Unavailable
-from rescue.fast_mapper import POSITION_TOPIC, encode_position
+from rescue.fast_mapper import POSITION_TOPIC
 from rescue.idempotency import IdempotencyKey, Reply, StoredReply
 from rescue.ids import track_uuid
 from rescue.recorders import EventRow
@@ -63,7 +63,8 @@ class PositionWriter:
         self._app = app
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._tracks: dict[str, VanTrack] = {}
-        self._hex_ids: dict[str, str] = {}  # van id: its track's id as stored
+        # van id: its track's id as stored (UUID.hex formats it anew on every call)
+        self._hex_ids: dict[str, str] = {}
         self._thread = threading.Thread(target=self._loop, name="position-writer", daemon=True)
         self._thread.start()
 
@@ -211,29 +212,24 @@ class PositionWriter:
         rows and the track against the library's own path.
         """
         hex_id = self._hex_ids[van_id]
-        plain = self._app.mapper.plain
+        originator_id = track.id
+        encode = self._app.mapper.position_state
         version = track.version
         for report in reports:
             version += 1
             lat, lon, recorded_at = report.lat, report.lon, report.recorded_at
             speed_kmh, heading, accuracy_m = report.speed_kmh, report.heading, report.accuracy_m
-            state = (
-                encode_position(timestamp, lat, lon, recorded_at, speed_kmh, heading, accuracy_m)
-                if plain
-                else None
+            state = encode(
+                originator_id,
+                version,
+                timestamp,
+                lat,
+                lon,
+                recorded_at,
+                speed_kmh,
+                heading,
+                accuracy_m,
             )
-            if state is None:
-                state = self._app.mapper.library_position_state(
-                    track.id,
-                    version,
-                    timestamp,
-                    lat,
-                    lon,
-                    recorded_at,
-                    speed_kmh,
-                    heading,
-                    accuracy_m,
-                )
             rows.append((hex_id, version, POSITION_TOPIC, state))
             track.take_fix(lat, lon, recorded_at, speed_kmh, heading, accuracy_m)
         track.version = version

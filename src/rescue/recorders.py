@@ -33,17 +33,15 @@ POLL_INTERVAL_S = 0.2
 EventRow = tuple[str, int, str, bytes]
 
 
+def originator_key(originator_id: UUID | str) -> str:
+    """An originator id as the events table and the hash chain hold it: 32 lower-case hex."""
+    return originator_id.hex if isinstance(originator_id, UUID) else UUID(str(originator_id)).hex
+
+
 def event_rows(stored_events: Iterable[StoredEvent]) -> list[EventRow]:
     """The library's stored events as rows."""
     return [
-        (
-            s.originator_id.hex
-            if isinstance(s.originator_id, UUID)
-            else UUID(str(s.originator_id)).hex,
-            s.originator_version,
-            s.topic,
-            s.state,
-        )
+        (originator_key(s.originator_id), s.originator_version, s.topic, s.state)
         for s in stored_events
     ]
 

@@ -7,7 +7,8 @@ import hashlib
 from uuid import UUID
 
 from rescue.audit import mask_caller, readable
-from rescue.chain import GENESIS, link, originator_key
+from rescue.chain import GENESIS, link
+from rescue.recorders import originator_key
 
 ORIGINATOR = UUID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
 TOPIC = "rescue.incidents:Incident.Diagnosed"

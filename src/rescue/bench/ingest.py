@@ -86,7 +86,7 @@ def bench_ingest(vans: int = 1000, batches: int = 40, seed: int = 3) -> dict[str
         "store_per_s": round(rate["store"]),
         "writer_per_s": round(rate["writer"]),
         "raw_per_s": round(rate["raw"]),
-        "ratio": round(rate["store"] / rate["raw"], 3),
+        "store_ratio": round(rate["store"] / rate["raw"], 3),
         "writer_ratio": round(rate["writer"] / rate["raw"], 3),
     }
 

@@ -25,30 +25,27 @@ def ingest_rows(ctx: BenchContext) -> list[Row]:
         rounds = 10 if ctx.quick else INGEST_ROUNDS[batch]
         note = f"median of {rounds} batches, each one transaction, WAL + synchronous=FULL"
         result = bench_ingest(vans=batch, batches=rounds)
-        rows.append(
-            Row(
-                metric=f"store append of positions, batch {batch}",
-                value=float(result["store_per_s"]),
-                unit="positions/s",
-                baseline=float(result["raw_per_s"]),
-                ratio=float(result["ratio"]),
-                goal=Goal.of(Cond("ratio", ">=", 0.6)),
-                note=note + "; events and their hash chain row",
-                extra=result,
+        for metric, side, goal, what in (
+            (
+                "store append of positions",
+                "store",
+                Goal.of(Cond("ratio", ">=", 0.6)),
+                "events and their hash chain row",
+            ),
+            ("position writer from reports", "writer", None, "versions, encoding, chain, save"),
+        ):
+            rows.append(
+                Row(
+                    metric=f"{metric}, batch {batch}",
+                    value=float(result[f"{side}_per_s"]),
+                    unit="positions/s",
+                    baseline=float(result["raw_per_s"]),
+                    ratio=float(result[f"{side}_ratio"]),
+                    goal=goal,
+                    note=f"{note}; {what}",
+                    extra=result,
+                )
             )
-        )
-        rows.append(
-            Row(
-                metric=f"position writer from reports, batch {batch}",
-                value=float(result["writer_per_s"]),
-                unit="positions/s",
-                baseline=float(result["raw_per_s"]),
-                ratio=float(result["writer_ratio"]),
-                goal=None,
-                note=note + "; versions, encoding, chain, save",
-                extra=result,
-            )
-        )
         ctx.progress.advance(task)
     return rows
 
