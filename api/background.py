@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from rescue.aftersales import aftersales_for
-from rescue.application import RescueApp
+from rescue.services.aftersales import aftersales_for
+from rescue.services.application import RescueApp
 
 log = logging.getLogger("rescue.background")
 

@@ -8,11 +8,11 @@ from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rescue.api.ratelimit import RateLimiter, retry_after
-from rescue.application import Principal, RescueApp
-from rescue.errors import Unauthenticated
+from rescue.domain.errors import Unauthenticated
+from rescue.domain.vocabulary import Role
 from rescue.logs import identify
-from rescue.positions import PositionWriter
-from rescue.vocabulary import Role
+from rescue.services.application import Principal, RescueApp
+from rescue.services.positions import PositionWriter
 
 
 def get_app(request: Request) -> RescueApp:

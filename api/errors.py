@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rescue.errors import (
+from rescue.domain.errors import (
     Conflict,
     Forbidden,
     Invalid,
@@ -21,7 +21,7 @@ from rescue.errors import (
     Unauthenticated,
     Unavailable,
 )
-from rescue.privacy import MissingKey
+from rescue.store.privacy import MissingKey
 
 # What FastAPI answers (400) for a body it cannot decode, e.g. JSON that is not UTF-8.
 UNPARSEABLE_BODY = "There was an error parsing the body"

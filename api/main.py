@@ -24,10 +24,10 @@ from rescue.api.routers import (
     osmand,
     views,
 )
-from rescue.application import RescueApp
-from rescue.positions import PositionWriter
 from rescue.projections.runner import ProjectionRunner
 from rescue.projections.storage import ViewStore
+from rescue.services.application import RescueApp
+from rescue.services.positions import PositionWriter
 from rescue.settings import Settings
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from rescue.api.schemas import ReportPosition, dumped
-from rescue.positions import PositionReport
-from rescue.validation import check_recorded_at
+from rescue.domain.validation import check_recorded_at
+from rescue.services.positions import PositionReport
 
 REPORTS = TypeAdapter(list[ReportPosition])
 # The request body's schema for the OpenAPI document: one report or a list of them.

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from rescue.application import Principal
-from rescue.idempotency import IdempotencyKey, Reply
+from rescue.domain.idempotency import IdempotencyKey, Reply
+from rescue.services.application import Principal
 
 
 def idempotency_key(

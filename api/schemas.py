@@ -11,14 +11,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from rescue.validation import (
+from rescue.domain.validation import (
     check_latitude,
     check_longitude,
     check_not_future_date,
     check_phone,
     check_vin,
 )
-from rescue.vocabulary import Capability, FaultCategory, Outcome, Tier
+from rescue.domain.vocabulary import Capability, FaultCategory, Outcome, Tier
 
 Latitude = Annotated[float, Field(allow_inf_nan=False), AfterValidator(check_latitude)]
 Longitude = Annotated[float, Field(allow_inf_nan=False), AfterValidator(check_longitude)]
@@ -115,7 +115,7 @@ class Fault(Strict):
 
 
 class Safety(Strict):
-    """Facts the operator records that raise urgency (see rescue.priority)."""
+    """Facts the operator records that raise urgency (see rescue.domain.priority)."""
 
     on_expressway: bool = False
     at_night: bool = False

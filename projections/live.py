@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from rescue.dispatch import DispatchParams, FleetIndex, VanSnapshot
+from rescue.domain.dispatch import DispatchParams, FleetIndex, VanSnapshot
 from rescue.projections.changes import Doc, board_changes, merge, van_status
 
 # A built index goes stale as GPS fixes age past the freshness limit even when

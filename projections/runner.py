@@ -23,9 +23,9 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from rescue.fast_mapper import POSITION_TOPIC
 from rescue.projections.models import MODELS, ReadModels
 from rescue.projections.storage import PositionMoved, ViewStore
+from rescue.store.codec import POSITION_TOPICS
 
 log = logging.getLogger("rescue.projections")
 PAGE = 5000
@@ -73,11 +73,11 @@ def apply_page(app: Application[Any], models: ReadModels, limit: int = PAGE) -> 
     # GPS fixes skip the generic decoder: their fields are plain JSON and the read
     # model keeps the time as the ISO text it was stored as. Runs of them go to
     # the models at once, in log order with the other events.
-    fast = None if (app.mapper.cipher or app.mapper.compressor) else POSITION_TOPIC
+    fast = frozenset() if (app.mapper.cipher or app.mapper.compressor) else POSITION_TOPICS
     fixes: list[tuple[str, bytes]] = []
     last_fix = 0
     for notification_id, originator_hex, version, topic, state in page:
-        if topic == fast:
+        if topic in fast:
             fixes.append((originator_hex, state))
             last_fix = notification_id
             continue

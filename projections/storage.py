@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from rescue.projections.changes import Doc
-from rescue.store import SQLITE_LOCK_TIMEOUT_S, is_sqlite, store_env
+from rescue.store.env import SQLITE_LOCK_TIMEOUT_S, is_sqlite, store_env
 
 
 class PositionMoved(Exception):

@@ -33,7 +33,7 @@ __all__ = ["Fleet", "Ledger", "OperatorAgent", "StationInfo", "VanAgent", "VanIn
 
 log = logging.getLogger("rescue.simulator")
 
-# Statuses in which the operator may still cancel (see rescue.incidents.CAN_CANCEL).
+# Statuses in which the operator may still cancel (see rescue.domain.incidents.CAN_CANCEL).
 CANCELLABLE = frozenset({"reported", "queued", "offered", "accepted", "en_route", "on_scene"})
 OPEN_STATUSES = (*sorted(CANCELLABLE), "towing")
 FINAL_STATUSES = frozenset({"completed", "cancelled", "closed"})

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from rescue.ids import van_uuid
+from rescue.domain.ids import van_uuid
 
 __all__ = ["Holding", "LogCheck", "check_log", "double_bookings", "incident_spans", "van_spans"]
 

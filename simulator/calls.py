@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from rescue.domain.validation import CHINA_TZ, vin_with_check_digit
+from rescue.domain.vocabulary import FaultCategory
 from rescue.simulator.geo import NearestPoint, destination
 from rescue.simulator.network import PLATE_PREFIX, city_gazetteer
 from rescue.simulator.scenarios import Scenario
-from rescue.validation import CHINA_TZ, vin_with_check_digit
-from rescue.vocabulary import FaultCategory
 
 __all__ = ["Place", "PlannedCall", "call_places", "iter_calls", "plan_calls", "province_of"]
 

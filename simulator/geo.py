@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from rescue.dispatch import geodesic_km
+from rescue.domain.dispatch import geodesic_km
 
 __all__ = [
     "EARTH_RADIUS_KM",

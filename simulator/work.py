@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from rescue.domain.vocabulary import CAPABILITY_FOR_FAULT, Capability, FaultCategory
 from rescue.simulator.scenarios import SCENE_MINUTES
-from rescue.vocabulary import CAPABILITY_FOR_FAULT, Capability, FaultCategory
 
 __all__ = ["DECLINE_REASONS", "diagnosis", "needs_tow", "scene_seconds"]
 

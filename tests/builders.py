@@ -18,16 +18,16 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 from fastapi.testclient import TestClient
 
-import rescue.privacy
-from rescue.actors import Actor
+import rescue.store.privacy
 from rescue.api.main import create_app
-from rescue.application import Clock, Principal, RescueApp, load_network, utcnow
-from rescue.incidents import Incident
+from rescue.domain.actors import Actor
+from rescue.domain.incidents import Incident
+from rescue.domain.validation import vin_with_check_digit
+from rescue.domain.vans import Van
+from rescue.domain.vocabulary import VAN_BOUND_STATUSES, Capability, IncidentStatus
+from rescue.services.application import Clock, Principal, RescueApp, load_network, utcnow
 from rescue.settings import Settings
 from rescue.simulator.network import Network
-from rescue.validation import vin_with_check_digit
-from rescue.vans import Van
-from rescue.vocabulary import VAN_BOUND_STATUSES, Capability, IncidentStatus
 
 ADMIN = Actor(role="admin", name="t")
 OPERATOR = Principal("op-1", "operator", None)
@@ -52,7 +52,7 @@ class FakeClock:
 
 
 def settings_for(store_url: str, **overrides: Any) -> Settings:
-    return Settings(db=store_url, cipher_key=rescue.privacy.new_key(), **overrides)
+    return Settings(db=store_url, cipher_key=rescue.store.privacy.new_key(), **overrides)
 
 
 @contextmanager

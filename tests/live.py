@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from rescue.actors import Actor
-from rescue.application import RescueApp, load_network
+from rescue.domain.actors import Actor
+from rescue.services.application import RescueApp, load_network
 from rescue.settings import Settings
 from rescue.simulator.network import Network
 
@@ -40,7 +40,7 @@ class LiveServer:
             [
                 sys.executable,
                 "-m",
-                "rescue.cli",
+                "rescue.cli.main",
                 "serve",
                 "--db",
                 self.db,

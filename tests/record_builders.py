@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rescue.application import RescueApp
+from rescue.services.application import RescueApp
 from tests.builders import OPERATOR, crew, report, reported
 
 ENGINE_PART = {

@@ -9,10 +9,10 @@ from fastapi import APIRouter, HTTPException, Query
 
 from rescue.api.deps import AppDep, DeskDep, roles
 from rescue.api.responses import SIGNED_IN, answers
-from rescue.application import Principal
-from rescue.audit import export_incident, verify
-from rescue.timetravel import board_as_of
-from rescue.vocabulary import Role
+from rescue.domain.vocabulary import Role
+from rescue.projections.timetravel import board_as_of
+from rescue.services.application import Principal
+from rescue.services.audit import export_incident, verify
 
 router = APIRouter(prefix="/api", tags=["audit"], responses=answers(*SIGNED_IN, 403))
 

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rescue.aftersales import aftersales_for
 from rescue.api.deps import AdminDep, AppDep, DeskDep, IdempotencyHeader, roles
 from rescue.api.replies import idempotency_key, respond
 from rescue.api.responses import SIGNED_IN, answers
-from rescue.application import Principal
-from rescue.vocabulary import Role
+from rescue.domain.vocabulary import Role
+from rescue.services.aftersales import aftersales_for
+from rescue.services.application import Principal
 
 # Every claim route names an incident and needs a role: these answers hold for all of them.
 router = APIRouter(

@@ -9,10 +9,10 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rescue.aftersales import aftersales_for
 from rescue.api.deps import AppDep, DeskDep, IdempotencyHeader, OperatorDep
 from rescue.api.replies import idempotency_key, respond
 from rescue.api.responses import SIGNED_IN, answers
+from rescue.services.aftersales import aftersales_for
 
 router = APIRouter(prefix="/api", tags=["follow-ups"], responses=answers(*SIGNED_IN, 403))
 COMMAND = answers(404, 409, 422)

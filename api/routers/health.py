@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from rescue.api.deps import AppDep
 from rescue.api.responses import RETRY_AFTER
-from rescue.store import is_sqlite, store_env
+from rescue.store.env import is_sqlite, store_env
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_S = 2

@@ -34,8 +34,8 @@ from rescue.api.schemas import (
     Resolve,
     dumped,
 )
-from rescue.application import Principal, RescueApp
-from rescue.vocabulary import IncidentStatus, Role
+from rescue.domain.vocabulary import IncidentStatus, Role
+from rescue.services.application import Principal, RescueApp
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 

@@ -64,18 +64,18 @@ from rescue.api.schemas import (
     Resolve,
     dumped,
 )
-from rescue.application import Principal, RescueApp
-from rescue.errors import (
+from rescue.domain.errors import (
     Conflict,
     Invalid,
     RescueError,
     Unauthenticated,
     Unavailable,
 )
-from rescue.idempotency import IdempotencyKey
-from rescue.positions import PositionWriter
+from rescue.domain.idempotency import IdempotencyKey
+from rescue.domain.vocabulary import Role
 from rescue.projections.changes import board_changes, van_status
-from rescue.vocabulary import Role
+from rescue.services.application import Principal, RescueApp
+from rescue.services.positions import PositionWriter
 
 router = APIRouter()
 HEARTBEAT_S = 15.0

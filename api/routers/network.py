@@ -20,8 +20,8 @@ from rescue.api.position_input import BODY_SCHEMA, BadPositions, read_positions
 from rescue.api.replies import idempotency_key, respond
 from rescue.api.responses import SIGNED_IN, answers
 from rescue.api.schemas import ChangeShift, RegisterStation, RegisterVan, dumped
+from rescue.domain.vocabulary import Role
 from rescue.projections.changes import van_status
-from rescue.vocabulary import Role
 
 router = APIRouter(prefix="/api", tags=["network"])
 

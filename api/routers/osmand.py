@@ -22,8 +22,8 @@ from starlette.concurrency import run_in_threadpool
 from rescue.api.deps import AppDep, WriterDep
 from rescue.api.position_input import BadPositions, read_positions
 from rescue.api.responses import json_answers
-from rescue.errors import Unauthenticated
-from rescue.vocabulary import Role
+from rescue.domain.errors import Unauthenticated
+from rescue.domain.vocabulary import Role
 
 router = APIRouter(tags=["trackers"])
 KNOTS_TO_KMH = 1.852

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rescue.dispatch import DispatchParams
+from rescue.domain.dispatch import DispatchParams
 from rescue.logs import LogFormat, LogLevel
 
 
@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         2000, ge=1, description="frames queued for one socket before it is coalesced, then dropped"
     )
 
-    # After-sales (rescue.aftersales)
+    # After-sales (rescue.services.aftersales)
     followup_delay_h: float = Field(
         24.0, gt=0, description="the follow-up call is due this long after completion"
     )

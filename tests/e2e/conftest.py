@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from rescue.privacy import new_key
 from rescue.settings import Settings
 from rescue.simulator.network import build_network
+from rescue.store.privacy import new_key
 from tests.live import LiveServer, seed
 from tests.support import free_port
 

@@ -26,10 +26,10 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 from psycopg import sql
 
-from rescue.application import RescueApp
-from rescue.privacy import new_key
+from rescue.services.application import RescueApp
 from rescue.settings import Settings
-from rescue.store import store_env
+from rescue.store.env import store_env
+from rescue.store.privacy import new_key
 from tests.builders import REPAIR_STEPS
 from tests.e2e.conftest import NETWORK, USERS
 from tests.e2e.test_incident_life import report_body
@@ -123,7 +123,7 @@ class Writer:
 
 def rescue_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "rescue.cli", *args],
+        [sys.executable, "-m", "rescue.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -198,7 +198,7 @@ def test_a_backup_taken_while_writing_restores_a_verified_prefix(
     tokens = seed(Settings(db=store_url, cipher_key=key), NETWORK, USERS)
     live = LiveServer(store_url, key, free_port(), tmp_path / "server.log").start()
     writer = Writer(live, tokens)
-    backup_file = tmp_path / "backup" / "rescue.backup"
+    backup_file = tmp_path / "backup" / "rescue.store.backup"
     try:
         # 1. Incidents are being worked when the backup is taken, and go on after it.
         writer.thread.start()

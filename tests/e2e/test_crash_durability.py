@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from rescue.application import RescueApp
-from rescue.ids import track_uuid
+from rescue.domain.ids import track_uuid
+from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from tests.e2e.conftest import NETWORK
 from tests.e2e.test_incident_life import report_body

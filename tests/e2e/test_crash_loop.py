@@ -36,14 +36,14 @@ from typing import Any
 import httpx
 import pytest
 
-from rescue.application import RescueApp
-from rescue.ids import track_uuid
-from rescue.privacy import new_key
+from rescue.domain.ids import track_uuid
+from rescue.domain.validation import vin_with_check_digit
+from rescue.domain.vocabulary import CAPABILITY_FOR_FAULT
 from rescue.projections.runner import rebuild
 from rescue.projections.storage import ViewStore
+from rescue.services.application import RescueApp
 from rescue.settings import Settings
-from rescue.validation import vin_with_check_digit
-from rescue.vocabulary import CAPABILITY_FOR_FAULT
+from rescue.store.privacy import new_key
 from tests.e2e.conftest import NETWORK
 from tests.integration.test_projections import stored_docs
 from tests.live import LiveServer, bearer, seed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from rescue.validation import vin_with_check_digit
+from rescue.domain.validation import vin_with_check_digit
 from tests.e2e.conftest import NETWORK
 from tests.live import LiveServer, bearer
 

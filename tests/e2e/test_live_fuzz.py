@@ -21,9 +21,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from rescue.api.routers.live import MAX_FRAME_BYTES
-from rescue.application import RescueApp
-from rescue.privacy import new_key
+from rescue.services.application import RescueApp
 from rescue.settings import Settings
+from rescue.store.privacy import new_key
 from tests.builders import ADMIN, line_network, load
 from tests.e2e.test_live_feeds import receive, until
 from tests.live import LiveServer, bearer

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from rescue.privacy import new_key
 from rescue.settings import Settings
+from rescue.store.privacy import new_key
 from tests.e2e.conftest import NETWORK, USERS
 from tests.e2e.test_incident_life import report_body
 from tests.e2e.test_live_feeds import receive, until, ws_url

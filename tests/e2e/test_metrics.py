@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from rescue.privacy import new_key
 from rescue.settings import Settings
+from rescue.store.privacy import new_key
 from tests.e2e.conftest import NETWORK, USERS
 from tests.e2e.test_incident_life import report_body
 from tests.live import LiveServer, bearer, seed

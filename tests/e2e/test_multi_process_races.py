@@ -33,9 +33,9 @@ import httpx
 import psycopg
 import pytest
 
-from rescue.application import RescueApp, load_network
-from rescue.privacy import new_key
+from rescue.services.application import RescueApp, load_network
 from rescue.settings import Settings
+from rescue.store.privacy import new_key
 from tests.builders import ADMIN, line_network, report
 from tests.live import LiveServer, bearer
 from tests.support import free_port, sqlite_path_of

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from rescue.privacy import new_key
 from rescue.settings import Settings
+from rescue.store.privacy import new_key
 from tests.e2e import pages_support
 from tests.e2e.conftest import NETWORK, USERS
 from tests.e2e.pages_support import PageErrors, open_page, screenshot, sign_in, wait_ready

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from websockets.sync.client import connect
 
-from rescue.privacy import new_key
 from rescue.settings import Settings
+from rescue.store.privacy import new_key
 from tests.builders import REPAIR_STEPS
 from tests.e2e.conftest import NETWORK, USERS
 from tests.e2e.test_incident_life import report_body

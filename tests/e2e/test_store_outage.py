@@ -24,10 +24,10 @@ import pytest
 from psycopg import sql
 from websockets.sync.client import ClientConnection, connect
 
-from rescue.application import RescueApp
-from rescue.ids import track_uuid
-from rescue.privacy import new_key
+from rescue.domain.ids import track_uuid
+from rescue.services.application import RescueApp
 from rescue.settings import Settings
+from rescue.store.privacy import new_key
 from tests.e2e.conftest import NETWORK, USERS
 from tests.e2e.test_incident_life import report_body
 from tests.e2e.test_live_feeds import receive, until, ws_url

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from rescue.actors import Actor
+from rescue.domain.actors import Actor
 from tests.access_rules import ADM, ALLOWED, AUD, CREW, OP, OTHER, SOCKETS
 from tests.builders import (
     OPERATOR,

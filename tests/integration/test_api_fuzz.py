@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from rescue.api.main import create_app
-from rescue.application import RescueApp
+from rescue.services.application import RescueApp
 from tests.access_rules import ALLOWED, CREW
 from tests.builders import (
     ADMIN,

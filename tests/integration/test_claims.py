@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from rescue.actors import Actor
-from rescue.aftersales import AfterSales, aftersales_for
-from rescue.application import RescueApp
-from rescue.errors import Conflict
+from rescue.domain.actors import Actor
+from rescue.domain.errors import Conflict
+from rescue.services.aftersales import AfterSales, aftersales_for
+from rescue.services.application import RescueApp
 from tests.builders import OPERATOR, line_network, load, open_app, served
 from tests.record_builders import ENGINE_PART, OTHER_PART, call, history_events, worked
 

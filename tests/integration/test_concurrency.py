@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from rescue.api.main import create_app
-from rescue.application import RescueApp
-from rescue.errors import Conflict, Forbidden
-from rescue.vocabulary import FaultCategory
+from rescue.domain.errors import Conflict, Forbidden
+from rescue.domain.vocabulary import FaultCategory
+from rescue.services.application import RescueApp
 from tests.builders import (
     ADMIN,
     OPERATOR,

@@ -16,9 +16,9 @@ import pytest
 from geographiclib.geodesic import Geodesic
 from geopy.distance import geodesic
 
-from rescue.application import RescueApp
+from rescue.domain.vocabulary import CAPABILITY_FOR_FAULT, FaultCategory
+from rescue.services.application import RescueApp
 from rescue.simulator.network import Network, build_network
-from rescue.vocabulary import CAPABILITY_FOR_FAULT, FaultCategory
 from tests.builders import OPERATOR, all_vans, load_specs, offered_events, open_app, report
 
 SITES = 40

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from rescue.aftersales import AfterSales, aftersales_for
-from rescue.application import RescueApp
-from rescue.errors import Conflict
+from rescue.domain.errors import Conflict
+from rescue.services.aftersales import AfterSales, aftersales_for
+from rescue.services.application import RescueApp
 from tests.builders import OPERATOR, FakeClock, line_network, load, open_app, served
 from tests.record_builders import call, worked
 

@@ -19,9 +19,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from rescue.application import RescueApp
-from rescue.audit import Verification, verify
-from rescue.positions import PositionReport, PositionWriter
+from rescue.services.application import RescueApp
+from rescue.services.audit import Verification, verify
+from rescue.services.positions import PositionReport, PositionWriter
 from tests.builders import crew, line_network, load, open_app, report, reported
 from tests.record_builders import call, worked
 from tests.support import sqlite_path_of
@@ -83,7 +83,7 @@ def stored(store_url: str) -> Stored:
 
 def run_verify(url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "rescue.cli", "audit", "verify", "--db", url],
+        [sys.executable, "-m", "rescue.cli.main", "audit", "verify", "--db", url],
         capture_output=True,
         text=True,
         timeout=120,

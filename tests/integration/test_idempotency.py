@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rescue.incidents import Incident
+from rescue.domain.incidents import Incident
 from tests.builders import (
     HttpWorld,
     ids_with,

@@ -33,7 +33,7 @@ from hypothesis.stateful import (
 
 from rescue.api.background import Background
 from rescue.api.main import create_app
-from rescue.application import RescueApp
+from rescue.services.application import RescueApp
 from tests.builders import ADMIN as ADMIN_ACTOR
 from tests.builders import (
     ZZ_LAT,

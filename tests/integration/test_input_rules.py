@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from rescue.validation import CHINA_TZ
+from rescue.domain.validation import CHINA_TZ
 from tests.builders import HttpWorld, locs, notification_count, position, report, served, vin
 
 VALID_VIN = vin(1)

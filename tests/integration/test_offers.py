@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from rescue.application import RescueApp
-from rescue.errors import Conflict, Invalid
-from rescue.vocabulary import VanStatus
+from rescue.domain.errors import Conflict, Invalid
+from rescue.domain.vocabulary import VanStatus
+from rescue.services.application import RescueApp
 from tests.builders import (
     OPERATOR,
     FakeClock,

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from eventsourcing.application import Application
 
-from rescue.application import RescueApp
-from rescue.fast_mapper import FastPositionMapper
-from rescue.ids import track_uuid
-from rescue.positions import PositionReport, PositionWriter
-from rescue.tracks import VanTrack
+from rescue.domain.ids import track_uuid
+from rescue.domain.tracks import VanTrack
+from rescue.services.application import RescueApp
+from rescue.services.positions import PositionReport, PositionWriter
+from rescue.store.codec import FastPositionMapper
 from tests.builders import line_network, load, open_app
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rescue.application import RescueApp
-from rescue.ids import track_uuid
-from rescue.positions import PositionReport, PositionWriter
-from rescue.tracks import VanTrack
+from rescue.domain.ids import track_uuid
+from rescue.domain.tracks import VanTrack
+from rescue.services.application import RescueApp
+from rescue.services.positions import PositionReport, PositionWriter
 from tests.builders import line_network, load, open_app
 
 INTERVAL = 200  # RescueApp.snapshotting_intervals[VanTrack]

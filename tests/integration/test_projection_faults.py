@@ -19,11 +19,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rescue.application import RescueApp
-from rescue.ids import track_uuid
+from rescue.domain.ids import track_uuid
 from rescue.projections.changes import Doc
 from rescue.projections.runner import ProjectionRunner, rebuild
 from rescue.projections.storage import ViewStore
+from rescue.services.application import RescueApp
 from tests.builders import OPERATOR, crew, open_app, report, reported, work_to_completion
 from tests.integration.test_projections import CATEGORIES, busy_day, stored_docs
 

@@ -12,11 +12,11 @@ from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rescue.application import RescueApp
-from rescue.dispatch import DispatchParams
-from rescue.positions import PositionReport, PositionWriter, _Job
+from rescue.domain.dispatch import DispatchParams
 from rescue.projections.runner import ProjectionRunner, load_models, rebuild
 from rescue.projections.storage import ViewStore
+from rescue.services.application import RescueApp
+from rescue.services.positions import PositionReport, PositionWriter, _Job
 from tests.builders import (
     OPERATOR,
     crew,
@@ -68,7 +68,7 @@ def busy_day(app: RescueApp, calls: int, seed: int, runner: ProjectionRunner | N
 
 
 def _track(app: RescueApp, van_id: str, at: datetime, rng: random.Random) -> Any:
-    from rescue.ids import track_uuid
+    from rescue.domain.ids import track_uuid
 
     track = app.repository.get(track_uuid(van_id))
     track.report(34.7 + rng.random() / 10, 113.6 + rng.random() / 10, at)
@@ -140,7 +140,7 @@ def test_killing_the_projection_mid_batch_loses_and_repeats_nothing(store_url: s
     command = [
         sys.executable,
         "-m",
-        "rescue.cli",
+        "rescue.cli.main",
         "projections",
         "run",
         "--db",

@@ -21,8 +21,8 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 
-from rescue.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
-from rescue.recorders import SubscribableSQLiteRecorder
+from rescue.store.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
+from rescue.store.recorders import SubscribableSQLiteRecorder
 
 
 def _join_library_readers() -> None:

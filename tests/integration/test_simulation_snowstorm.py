@@ -16,16 +16,16 @@ from uuid import UUID
 
 import pytest
 
-from rescue.application import RescueApp
-from rescue.ids import track_uuid, van_uuid
-from rescue.privacy import new_key
+from rescue.domain.ids import track_uuid, van_uuid
+from rescue.domain.validation import CHINA_TZ
+from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.simulator.audit import check_log
 from rescue.simulator.engine import SimReport, Simulation
 from rescue.simulator.network import build_network
 from rescue.simulator.scenarios import CrewBehaviour, snowstorm
 from rescue.simulator.setup import issue_tokens, load_with_progress, network_subset
-from rescue.validation import CHINA_TZ
+from rescue.store.privacy import new_key
 from tests.live import LiveServer
 from tests.support import free_port, sqlite_url_for
 

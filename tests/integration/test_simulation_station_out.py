@@ -7,16 +7,16 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from rescue.application import RescueApp
-from rescue.ids import van_uuid
-from rescue.privacy import new_key
+from rescue.domain.ids import van_uuid
+from rescue.domain.validation import CHINA_TZ
+from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.simulator.audit import check_log
 from rescue.simulator.engine import Simulation
 from rescue.simulator.network import build_network
 from rescue.simulator.scenarios import CrewBehaviour, station_out
 from rescue.simulator.setup import issue_tokens, load_with_progress, network_subset
-from rescue.validation import CHINA_TZ
+from rescue.store.privacy import new_key
 from tests.builders import OPERATOR, reported
 from tests.builders import report as call_report
 from tests.live import LiveServer

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rescue.application import RescueApp
-from rescue.ids import track_uuid
-from rescue.positions import PositionReport, PositionWriter
-from rescue.timetravel import board_as_of
+from rescue.domain.ids import track_uuid
+from rescue.projections.timetravel import board_as_of
+from rescue.services.application import RescueApp
+from rescue.services.positions import PositionReport, PositionWriter
 from tests.builders import OPERATOR, ZZ_LAT, ZZ_LON, crew, report, reported
 from tests.builders import served as served_world
 

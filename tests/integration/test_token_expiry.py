@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from rescue.access import AccessToken, hash_token, parse_lifetime
-from rescue.cli import app as cli
-from rescue.errors import Invalid, NotFound, Unauthenticated
+from rescue.cli.main import app as cli
+from rescue.domain.access import AccessToken, hash_token, parse_lifetime
+from rescue.domain.errors import Invalid, NotFound, Unauthenticated
 from tests.builders import ADMIN, FakeClock, bearer, line_network, load, open_app, served
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 from uuid import UUID
 
-from rescue.audit import mask_caller, readable
-from rescue.chain import GENESIS, link
-from rescue.recorders import originator_key
+from rescue.services.audit import mask_caller, readable
+from rescue.store.chain import GENESIS, link
+from rescue.store.recorders import originator_key
 
 ORIGINATOR = UUID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
 TOPIC = "rescue.incidents:Incident.Diagnosed"

@@ -11,7 +11,7 @@ from geopy.distance import geodesic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rescue.dispatch import (
+from rescue.domain.dispatch import (
     Candidate,
     DispatchParams,
     FleetIndex,
@@ -19,7 +19,7 @@ from rescue.dispatch import (
     geodesic_km,
     rank_by_geodesic,
 )
-from rescue.vocabulary import Capability
+from rescue.domain.vocabulary import Capability
 
 NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 CAPS = [c.value for c in Capability]

@@ -8,8 +8,8 @@ from eventsourcing.application import Application
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rescue.fast_mapper import FastPositionMapper
-from rescue.tracks import VanTrack
+from rescue.domain.tracks import VanTrack
+from rescue.store.codec import FastPositionMapper
 
 maybe_float = st.none() | st.floats(min_value=0, max_value=400, allow_nan=False)
 moments = st.datetimes(

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from rescue.domain.vocabulary import CAPABILITY_FOR_FAULT, Capability, Tier
 from rescue.simulator.network import (
     CN_BOX,
     RADIUS_KM,
@@ -18,7 +19,6 @@ from rescue.simulator.network import (
     network_geojson,
     scaled_network,
 )
-from rescue.vocabulary import CAPABILITY_FOR_FAULT, Capability, Tier
 
 
 @pytest.fixture(scope="module")

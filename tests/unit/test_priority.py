@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rescue.priority import SafetyFacts, base_priority, priority_for, priority_reasons
-from rescue.vocabulary import FaultCategory
+from rescue.domain.priority import SafetyFacts, base_priority, priority_for, priority_reasons
+from rescue.domain.vocabulary import FaultCategory
 
 MINOR = ["battery", "flat_tire", "out_of_fuel", "lockout"]
 BREAKDOWN = ["engine_failure", "transmission", "overheating", "electrical", "other"]

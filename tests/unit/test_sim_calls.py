@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pytest
 
 from rescue.api.schemas import ReportIncident
+from rescue.domain.validation import CHINA_TZ
 from rescue.simulator.calls import Place, call_places, plan_calls
 from rescue.simulator.network import build_network
 from rescue.simulator.scenarios import (
@@ -15,7 +16,6 @@ from rescue.simulator.scenarios import (
     ordinary_day,
     snowstorm,
 )
-from rescue.validation import CHINA_TZ
 
 NETWORK = build_network()
 PLACES = call_places([(s.lat, s.lon) for s in NETWORK.stations], 30.0)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from rescue.api.schemas import Diagnose
+from rescue.domain.vocabulary import FaultCategory
 from rescue.simulator.clock import SimClock
 from rescue.simulator.geo import (
     NearestPoint,
@@ -19,7 +20,6 @@ from rescue.simulator.geo import (
     interpolate,
 )
 from rescue.simulator.work import diagnosis, needs_tow, scene_seconds
-from rescue.vocabulary import FaultCategory
 
 ZHENGZHOU = (34.7472, 113.6249)
 WUHAN = (30.5833, 114.2667)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from eventsourcing.domain import OriginatorVersionError
 
-from rescue.tracks import VanTrack
+from rescue.domain.tracks import VanTrack
 
 
 def test_report_builds_the_event_trigger_event_would() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import AfterValidator, BaseModel, ValidationError
 
-from rescue.validation import (
+from rescue.domain.validation import (
     check_latitude,
     check_longitude,
     check_not_future_date,

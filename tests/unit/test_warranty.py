@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rescue.warranty import (
+from rescue.domain.warranty import (
     EXCLUSION_TEXT,
     FINDING_EXCLUSIONS,
     POLICY_ENV_VAR,

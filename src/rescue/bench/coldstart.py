@@ -82,9 +82,9 @@ def time_to_healthz(
 
 def _store_read_models(corpus: Corpus) -> None:
     """Leaves the read models a running server keeps current, as a restart finds them."""
-    from rescue.application import RescueApp
     from rescue.projections.runner import rebuild
     from rescue.projections.storage import ViewStore
+    from rescue.services.application import RescueApp
 
     app = RescueApp(corpus.settings(), follow=False)
     store = ViewStore(corpus.db)
@@ -106,7 +106,7 @@ def bench_cold_start(corpus: Corpus, repeats: int = 3) -> dict[str, Any]:
         port = _free_port()
         rescue_s.append(
             time_to_healthz(
-                [sys.executable, "-m", "rescue.cli", "serve", "--db", corpus.db,
+                [sys.executable, "-m", "rescue.cli.main", "serve", "--db", corpus.db,
                  "--port", str(port)],
                 port,
                 env,

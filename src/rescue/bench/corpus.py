@@ -21,17 +21,17 @@ from typing import Any
 
 from rich.progress import Progress
 
-from rescue.actors import Actor
-from rescue.application import Principal, RescueApp
-from rescue.ids import track_uuid
-from rescue.privacy import new_key
+from rescue.domain.actors import Actor
+from rescue.domain.ids import track_uuid
+from rescue.domain.vocabulary import Role
+from rescue.services.application import Principal, RescueApp
 from rescue.settings import Settings
 from rescue.simulator.calls import call_places, plan_calls
 from rescue.simulator.network import build_network
 from rescue.simulator.scenarios import ordinary_day
 from rescue.simulator.setup import load_with_progress
 from rescue.simulator.work import diagnosis, needs_tow
-from rescue.vocabulary import Role
+from rescue.store.privacy import new_key
 
 __all__ = ["Corpus", "build_corpus"]
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import shapely
 
-from rescue.dispatch import FleetIndex, VanSnapshot, rank_by_geodesic
-from rescue.vocabulary import Capability
+from rescue.domain.dispatch import FleetIndex, VanSnapshot, rank_by_geodesic
+from rescue.domain.vocabulary import Capability
 
 # A coarse outline of mainland China (lon, lat): sites and stations in the sea,
 # Mongolia or Kazakhstan would make the density and hence the search radius

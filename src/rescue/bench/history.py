@@ -18,8 +18,8 @@ from uuid import UUID
 
 from rich.progress import Progress
 
-from rescue.application import RescueApp
 from rescue.bench.corpus import Corpus
+from rescue.services.application import RescueApp
 
 __all__ = ["bench_time_travel"]
 

@@ -29,12 +29,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from rescue.actors import Actor
-from rescue.application import RescueApp, load_network
-from rescue.positions import PositionReport, PositionWriter, _Job
-from rescue.privacy import new_key
+from rescue.domain.actors import Actor
+from rescue.services.application import RescueApp, load_network
+from rescue.services.positions import PositionReport, PositionWriter, _Job
 from rescue.settings import Settings
 from rescue.simulator.network import Network, scaled_network
+from rescue.store.privacy import new_key
 
 
 def bench_ingest(vans: int = 1000, batches: int = 40, seed: int = 3) -> dict[str, Any]:

@@ -33,11 +33,11 @@ import httpx
 import orjson
 from websockets.asyncio.client import connect
 
-from rescue.actors import Actor
-from rescue.application import RescueApp, load_network
-from rescue.privacy import new_key
+from rescue.domain.actors import Actor
+from rescue.services.application import RescueApp, load_network
 from rescue.settings import Settings
 from rescue.simulator.network import scaled_network
+from rescue.store.privacy import new_key
 
 ADMIN = Actor(role="admin", name="bench")
 
@@ -186,7 +186,7 @@ def rescue_server(db: str, key: str, **settings: str) -> Iterator[tuple[int, int
     port = _free_port()
     env = {**os.environ, "RESCUE_CIPHER_KEY": key, **settings}
     server = subprocess.Popen(
-        [sys.executable, "-m", "rescue.cli", "serve", "--db", db, "--port", str(port)],
+        [sys.executable, "-m", "rescue.cli.main", "serve", "--db", db, "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -15,11 +15,11 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from rescue.application import RescueApp, load_network
 from rescue.bench.live import ADMIN, _asdict, bare_server, rescue_server
-from rescue.privacy import new_key
+from rescue.services.application import RescueApp, load_network
 from rescue.settings import Settings
 from rescue.simulator.network import scaled_network
+from rescue.store.privacy import new_key
 
 
 def _rss_mb(pid: int) -> float:

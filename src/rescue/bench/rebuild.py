@@ -15,11 +15,11 @@ import statistics
 import time
 from typing import Any
 
-from rescue.application import RescueApp
 from rescue.bench.corpus import Corpus
 from rescue.projections.runner import rebuild
 from rescue.projections.storage import ViewStore
-from rescue.store import store_env
+from rescue.services.application import RescueApp
+from rescue.store.env import store_env
 
 
 def raw_read_seconds(db: str, page: int = 5000) -> tuple[float, int]:

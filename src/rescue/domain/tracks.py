@@ -7,7 +7,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from rescue.ids import track_uuid
+from rescue.domain.ids import track_uuid
 
 
 class VanTrack(Aggregate):
@@ -55,7 +55,7 @@ class VanTrack(Aggregate):
         """Moves the van to a fix newer than its latest; an older one leaves it where it is.
 
         What applying a PositionReported event does; the position writer also calls it
-        for reports it stores without building their events (rescue.positions).
+        for reports it stores without building their events (rescue.services.positions).
         """
         if self.latest_at is None or recorded_at > self.latest_at:
             self.latest_at = recorded_at

@@ -11,11 +11,11 @@ from typing import Annotated
 
 import typer
 
-from rescue.actors import Actor
-from rescue.audit_cli import audit_cli
-from rescue.errors import RescueError
+from rescue.cli.audit import audit_cli
+from rescue.domain.actors import Actor
+from rescue.domain.errors import RescueError
+from rescue.domain.vocabulary import Role
 from rescue.settings import Settings
-from rescue.vocabulary import Role
 
 app = typer.Typer(help="Event-sourced roadside rescue and dispatch.", no_args_is_help=True)
 users = typer.Typer(help="Access tokens: add and revoke.", no_args_is_help=True)
@@ -97,7 +97,7 @@ def backup_command(
     SQLite: the online backup API (never `cp` a database in WAL mode). PostgreSQL:
     pg_dump --format=custom (the client tools must be on PATH).
     """
-    from rescue.backup import BackupError, backup
+    from rescue.store.backup import BackupError, backup
 
     settings = _settings(db)
     try:
@@ -117,7 +117,7 @@ def restore_command(
     ] = False,
 ) -> None:
     """Load a backup into an empty store; then check it with `rescue audit verify`."""
-    from rescue.backup import BackupError, log_head, restore
+    from rescue.store.backup import BackupError, log_head, restore
 
     settings = _settings(db)
     try:
@@ -132,7 +132,7 @@ def key_new(
     path: Annotated[Path, typer.Argument(help="file to create (mode 0600)")],
 ) -> None:
     """Create a new AES key file for sealing callers' personal data."""
-    from rescue.privacy import load_or_create_key
+    from rescue.store.privacy import load_or_create_key
 
     _, created = load_or_create_key(path)
     if not created:
@@ -156,8 +156,8 @@ def users_add(
     db: DbOption = None,
 ) -> None:
     """Print a new bearer token for NAME, once; only its hash is stored."""
-    from rescue.access import parse_lifetime
-    from rescue.application import RescueApp
+    from rescue.domain.access import parse_lifetime
+    from rescue.services.application import RescueApp
 
     lifetime = None
     if expires_in is not None:
@@ -181,7 +181,7 @@ def users_revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke every token of NAME, at once."""
-    from rescue.application import RescueApp
+    from rescue.services.application import RescueApp
 
     rescue = RescueApp(_settings(db))
     try:
@@ -201,9 +201,9 @@ def projections_run(
     ] = False,
 ) -> None:
     """Keep the read models current in this process (servers do this themselves too)."""
-    from rescue.application import RescueApp
     from rescue.projections.runner import ProjectionRunner
     from rescue.projections.storage import ViewStore
+    from rescue.services.application import RescueApp
 
     settings = _settings(db)
     rescue = RescueApp(settings, follow=False)
@@ -227,9 +227,9 @@ def projections_rebuild(db: DbOption = None) -> None:
     """Rebuild the read models (board, vans, station load, KPIs) from the whole event log."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from rescue.application import RescueApp
     from rescue.projections.runner import rebuild
     from rescue.projections.storage import ViewStore
+    from rescue.services.application import RescueApp
 
     settings = _settings(db)
     rescue = RescueApp(settings, follow=False)
@@ -256,7 +256,7 @@ def network_load(
     full: Annotated[bool, typer.Option(help="with 3 county and 5 town stations per point")] = False,
 ) -> None:
     """Load the national demo network (stations and vans on duty) into the store."""
-    from rescue.application import RescueApp, load_network
+    from rescue.services.application import RescueApp, load_network
     from rescue.simulator.network import build_network
 
     network = build_network(
@@ -330,7 +330,7 @@ def demo(
     ] = None,
 ) -> None:
     """Serve the demo national network with tokens for every role, and simulate calls and vans."""
-    from rescue.demo import run_demo
+    from rescue.cli.demo import run_demo
 
     run_demo(host=host, port=port, db=db, calls_per_hour=calls_per_hour, seed=seed)
 

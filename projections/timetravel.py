@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from rescue.fast_mapper import POSITION_TOPIC
 from rescue.projections.live import LiveView
+from rescue.store.codec import POSITION_TOPICS
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
 
-    from rescue.application import RescueApp
+    from rescue.services.application import RescueApp
 
 # How far past the moment the replay keeps reading for events decided before it.
 SETTLE = timedelta(minutes=2)
@@ -53,7 +53,7 @@ def board_as_of(app: RescueApp, moment: datetime, *, stations: bool = False) -> 
         if not page:
             break
         for notification in page:
-            if notification.topic == POSITION_TOPIC:
+            if notification.topic in POSITION_TOPICS:
                 state = orjson.loads(notification.state)
                 at = datetime.fromisoformat(state["timestamp"]["_data_"])
                 if at <= moment:

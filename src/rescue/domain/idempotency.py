@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from eventsourcing.domain import Aggregate, event
 
-from rescue.ids import idempotency_uuid
+from rescue.domain.ids import idempotency_uuid
 
 
 @dataclass(frozen=True, slots=True)

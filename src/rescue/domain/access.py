@@ -10,7 +10,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from rescue.ids import account_uuid, token_uuid
+from rescue.domain.ids import account_uuid, token_uuid
 
 
 def hash_token(token: str) -> str:

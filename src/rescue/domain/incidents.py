@@ -13,8 +13,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from rescue.errors import Conflict, Forbidden
-from rescue.vocabulary import FINAL_STATUSES, IncidentStatus, Outcome
+from rescue.domain.errors import Conflict, Forbidden
+from rescue.domain.vocabulary import FINAL_STATUSES, IncidentStatus, Outcome
 
 S = IncidentStatus
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from rescue.ids import station_uuid
+from rescue.domain.ids import station_uuid
 
 
 class Station(Aggregate):

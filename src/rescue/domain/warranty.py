@@ -316,8 +316,9 @@ class WarrantyPolicy:
             path = Path(os.environ[POLICY_ENV_VAR].strip())
         try:
             if path is None:
-                where = f"package resource rescue/{_POLICY_RESOURCE}"
-                text = resources.files("rescue").joinpath(_POLICY_RESOURCE).read_text("utf-8")
+                where = f"package resource rescue/domain/{_POLICY_RESOURCE}"
+                policy_file = resources.files("rescue.domain").joinpath(_POLICY_RESOURCE)
+                text = policy_file.read_text("utf-8")
             else:
                 where = str(path)
                 text = Path(path).read_text(encoding="utf-8")

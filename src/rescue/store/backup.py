@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from rescue.store import is_sqlite, store_env
+from rescue.store.env import is_sqlite, store_env
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
@@ -59,7 +59,7 @@ def log_head(url: str) -> LogHead:
     from eventsourcing.persistence import InfrastructureFactory
     from eventsourcing.utils import Environment
 
-    from rescue.application import RescueApp
+    from rescue.services.application import RescueApp
 
     # Read only: no tables are created in a file that is not a store.
     env = {**os.environ, **store_env(url), "CREATE_TABLE": "no"}

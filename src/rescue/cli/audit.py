@@ -38,10 +38,10 @@ def verify_command(
     from eventsourcing.persistence import InfrastructureFactory
     from eventsourcing.utils import Environment
 
-    from rescue.application import RescueApp
-    from rescue.audit import verify
+    from rescue.services.application import RescueApp
+    from rescue.services.audit import verify
     from rescue.settings import Settings
-    from rescue.store import store_env
+    from rescue.store.env import store_env
 
     expected = _anchor(anchor)
     url = db if db is not None else Settings().db
@@ -75,7 +75,7 @@ def verify_export_command(
     ],
 ) -> None:
     """Check an exported incident without the database; exit 0 if intact, 1 naming what is wrong."""
-    from rescue.audit import verify_export
+    from rescue.services.audit import verify_export
 
     try:
         document = json.loads(path.read_text(encoding="utf-8"))

@@ -7,7 +7,7 @@ read the notifications after the last one seen, whenever woken); what wakes it
 is this recorder's own commits (at once, in this process) and a short poll
 (writes from other processes, which SQLite cannot announce).
 
-The hash chain (see rescue.chain, when present) extends these classes.
+The hash chain (see rescue.store.chain, when present) extends these classes.
 """
 
 from __future__ import annotations

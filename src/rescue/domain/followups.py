@@ -18,9 +18,9 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from rescue.errors import Conflict
-from rescue.ids import NAMESPACE
-from rescue.warranty import WarrantyPolicy, maintenance_due
+from rescue.domain.errors import Conflict
+from rescue.domain.ids import NAMESPACE
+from rescue.domain.warranty import WarrantyPolicy, maintenance_due
 
 # A score at or below this opens a complaint.
 COMPLAINT_SCORE = 2

@@ -52,7 +52,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from rescue.recorders import EventRow, SubscribableSQLiteRecorder, event_rows, originator_key
+from rescue.store.recorders import EventRow, SubscribableSQLiteRecorder, event_rows, originator_key
 
 CHAIN_TABLE = "event_chain"
 GENESIS = bytes(32)
@@ -261,7 +261,7 @@ class ChainedSQLiteRecorder(SubscribableSQLiteRecorder):
         )
         return list(range(first, first + count))
 
-    # -- reading the chain (rescue.audit) --
+    # -- reading the chain (rescue.services.audit) --
 
     def _rows(self, statement: str, params: tuple[Any, ...]) -> list[ChainRow]:
         with self.datastore.transaction(commit=False) as c:
@@ -378,7 +378,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             prev_id, previous = chain.last_id, chain.hashes[-DIGEST:]
         return ids
 
-    # -- reading the chain (rescue.audit) --
+    # -- reading the chain (rescue.services.audit) --
 
     def _rows(self, statement: Any, params: tuple[Any, ...]) -> list[ChainRow]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

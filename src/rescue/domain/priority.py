@@ -60,7 +60,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rescue.vocabulary import FaultCategory
+from rescue.domain.vocabulary import FaultCategory
 
 __all__ = [
     "MOST_URGENT",

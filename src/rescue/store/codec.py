@@ -18,9 +18,14 @@ import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from rescue.tracks import VanTrack
+from rescue.domain.tracks import VanTrack
+from rescue.store.legacy_topics import legacy_topic, register_legacy_topics
 
+# Old logs must read: their rows name the classes by the modules they had then.
+register_legacy_topics()
 POSITION_TOPIC = get_topic(VanTrack.PositionReported)
+# GPS reports are told apart by topic before decoding: a log may hold both names.
+POSITION_TOPICS = frozenset({POSITION_TOPIC, legacy_topic(POSITION_TOPIC) or POSITION_TOPIC})
 DATETIME = "datetime_iso"
 
 
@@ -68,7 +73,7 @@ class FastPositionMapper(Mapper[UUID]):
         Written by `encode_position` when it can; otherwise (a UTC offset with
         seconds, a compressor or cipher over the states) the library's way, from
         the event. The position writer calls this without building the event
-        (rescue.positions).
+        (rescue.services.positions).
         """
         if self.plain:
             state = encode_position(

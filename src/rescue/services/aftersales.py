@@ -27,8 +27,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from rescue.actors import SYSTEM_ACTOR, Actor
-from rescue.claims import (
+from rescue.domain.actors import SYSTEM_ACTOR, Actor
+from rescue.domain.claims import (
     Claim,
     PaidService,
     build_claim,
@@ -39,19 +39,20 @@ from rescue.claims import (
     settled_decision,
     warranty_policy,
 )
-from rescue.errors import Conflict, NotFound
-from rescue.followups import (
+from rescue.domain.errors import Conflict, NotFound
+from rescue.domain.followups import (
     Complaint,
     FollowUp,
     complaint_uuid,
     followup_uuid,
     reminders_for,
 )
-from rescue.idempotency import IdempotencyKey, Reply
+from rescue.domain.idempotency import IdempotencyKey, Reply
+from rescue.store.legacy_topics import legacy_topic
 
 if TYPE_CHECKING:
-    from rescue.application import RescueApp
-    from rescue.incidents import Incident
+    from rescue.domain.incidents import Incident
+    from rescue.services.application import RescueApp
 
 Body = tuple[Sequence[Aggregate], Reply]
 
@@ -93,8 +94,9 @@ def related_ids(incident_id: str) -> dict[str, Any]:
 
 # -- the worklist view ------------------------------------------------------------------------
 
+# Each class under its topic now and the one logs written before `rescue.domain` hold.
 _TOPICS = [
-    get_topic(cls)
+    topic
     for cls in (
         FollowUp.Scheduled,  # type: ignore[attr-defined]
         FollowUp.NotReached,  # type: ignore[attr-defined]
@@ -104,6 +106,8 @@ _TOPICS = [
         Complaint.Answered,  # type: ignore[attr-defined]
         Complaint.Closed,  # type: ignore[attr-defined]
     )
+    for topic in (get_topic(cls), legacy_topic(get_topic(cls)))
+    if topic is not None
 ]
 
 

@@ -1,6 +1,6 @@
 """Proving the record was not altered: the chain check, and incident exports that check offline.
 
-`verify` walks the stored events and the hash rows (rescue.chain) side by
+`verify` walks the stored events and the hash rows (rescue.store.chain) side by
 side in notification order, recomputes every hash, and says what is wrong
 with each event that does not fit, naming its notification id, originator
 and version:
@@ -34,15 +34,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
-from rescue.aftersales import related_ids
-from rescue.chain import GENESIS, GENESIS_HEX, ChainedEvent, HashRow, link
-from rescue.errors import Conflict
-from rescue.recorders import originator_key
+from rescue.domain.errors import Conflict
+from rescue.services.aftersales import related_ids
+from rescue.store.chain import GENESIS, GENESIS_HEX, ChainedEvent, HashRow, link
+from rescue.store.recorders import originator_key
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
 
-    from rescue.application import RescueApp
+    from rescue.services.application import RescueApp
 
 EXPORT_FORMAT = "rescue-incident-export/1"
 LINK_RULE = (

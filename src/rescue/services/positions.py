@@ -27,12 +27,12 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from rescue.errors import Invalid, NotFound, Unavailable
-from rescue.fast_mapper import POSITION_TOPIC
-from rescue.idempotency import IdempotencyKey, Reply, StoredReply
-from rescue.ids import track_uuid
-from rescue.recorders import EventRow
-from rescue.tracks import VanTrack
+from rescue.domain.errors import Invalid, NotFound, Unavailable
+from rescue.domain.idempotency import IdempotencyKey, Reply, StoredReply
+from rescue.domain.ids import track_uuid
+from rescue.domain.tracks import VanTrack
+from rescue.store.codec import POSITION_TOPIC
+from rescue.store.recorders import EventRow
 
 # Bounds one transaction, so one huge burst cannot hold the write lock for long.
 MAX_BATCH_REPORTS = 5000

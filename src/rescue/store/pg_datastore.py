@@ -11,7 +11,7 @@ when a probe succeeds the pool is replaced by a fresh one, because the old
 pool's reconnection attempts have backed off for as long as the outage
 lasted.
 
-Selected by `rescue.store.store_env` as the persistence module.
+Selected by `rescue.store.env.store_env` as the persistence module.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import ConnectionPool, PostgresDatastore, PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 
-from rescue.errors import Unavailable
+from rescue.domain.errors import Unavailable
 
-log = logging.getLogger("rescue.store")
+log = logging.getLogger("rescue.store.env")
 
 PROBE_TIMEOUT_S = 1
 PROBE_EVERY_S = 0.25

@@ -6,9 +6,9 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from rescue.errors import Conflict
-from rescue.ids import van_uuid
-from rescue.vocabulary import VanStatus
+from rescue.domain.errors import Conflict
+from rescue.domain.ids import van_uuid
+from rescue.domain.vocabulary import VanStatus
 
 
 class Van(Aggregate):

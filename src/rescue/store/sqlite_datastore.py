@@ -6,7 +6,7 @@ The library opens its connections with ``cached_statements=True``, which
 statements again, which cost about 1 µs per GPS report at 100 reports a
 transaction. Here connections are made the library's way with a real cache.
 
-Selected by `rescue.store.store_env` as the persistence module.
+Selected by `rescue.store.env.store_env` as the persistence module.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The follower subscribes to the log after the last position it applied
 (PostgreSQL: the library's LISTEN/NOTIFY subscription; SQLite: the
-subscription of rescue.recorders) and hands each event, in log order and
+subscription of rescue.store.recorders) and hands each event, in log order and
 once, to `handle(position, event)`. Commands that must read their own writes
 wait for the follower to reach the position they wrote (`wait_for`).
 
@@ -21,7 +21,7 @@ from typing import Any
 from eventsourcing.application import Application
 
 Handler = Callable[[int, Any], None]
-log = logging.getLogger("rescue.follower")
+log = logging.getLogger("rescue.store.follower")
 
 
 class LogFollower:

@@ -18,26 +18,26 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import IntegrityError, Mapper, OperationalError
 
-from rescue.access import AccessToken, Account, hash_token, new_token
-from rescue.actors import SYSTEM_ACTOR, Actor
-from rescue.aftersales import on_completion
-from rescue.dispatch import Candidate, VanSnapshot, measure
-from rescue.errors import Conflict, Invalid, NotFound, Unauthenticated, Unavailable
-from rescue.fast_mapper import FastPositionMapper
-from rescue.follower import LogFollower
-from rescue.idempotency import IdempotencyKey, Reply, StoredReply
-from rescue.ids import account_uuid, station_uuid, token_uuid, van_uuid
-from rescue.incidents import Incident
-from rescue.priority import SafetyFacts, priority_for, priority_reasons
-from rescue.privacy import PersonalData
+from rescue.domain.access import AccessToken, Account, hash_token, new_token
+from rescue.domain.actors import SYSTEM_ACTOR, Actor
+from rescue.domain.dispatch import Candidate, VanSnapshot, measure
+from rescue.domain.errors import Conflict, Invalid, NotFound, Unauthenticated, Unavailable
+from rescue.domain.idempotency import IdempotencyKey, Reply, StoredReply
+from rescue.domain.ids import account_uuid, station_uuid, token_uuid, van_uuid
+from rescue.domain.incidents import Incident
+from rescue.domain.priority import SafetyFacts, priority_for, priority_reasons
+from rescue.domain.stations import Station
+from rescue.domain.tracks import VanTrack
+from rescue.domain.vans import Van
+from rescue.domain.vocabulary import CAPABILITY_FOR_FAULT, FaultCategory, IncidentStatus, Role
 from rescue.projections.live import LiveView
-from rescue.recorders import EventRow, RowRecorder, event_rows
+from rescue.services.aftersales import on_completion
 from rescue.settings import Settings
-from rescue.stations import Station
-from rescue.store import store_env
-from rescue.tracks import VanTrack
-from rescue.vans import Van
-from rescue.vocabulary import CAPABILITY_FOR_FAULT, FaultCategory, IncidentStatus, Role
+from rescue.store.codec import FastPositionMapper
+from rescue.store.env import store_env
+from rescue.store.follower import LogFollower
+from rescue.store.privacy import PersonalData
+from rescue.store.recorders import EventRow, RowRecorder, event_rows
 
 Clock = Callable[[], datetime]
 Body = Callable[[], tuple[Sequence[Aggregate], Reply]]
@@ -80,7 +80,7 @@ class RescueApp(Application[UUID]):
         `save()` checks each object against runtime protocols, which costs more
         than writing its event when a batch holds a thousand tracks; here every
         object is known to be an aggregate. `rows` are events already encoded
-        (GPS reports, rescue.positions), stored first in the same transaction;
+        (GPS reports, rescue.services.positions), stored first in the same transaction;
         `advanced` names the aggregates they moved, with each one's version
         before them, so snapshots fall due as if the events had been collected.
         """

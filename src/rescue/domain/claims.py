@@ -7,7 +7,7 @@ can trace each line of the claim to the record (DOMAIN.md: "the claim must be
 traceable to what was actually found and done").
 
 On completion (`on_completion`, called in the same transaction as the
-`complete` step) the warranty rule (rescue.warranty) judges the incident:
+`complete` step) the warranty rule (rescue.domain.warranty) judges the incident:
 
 * ``covered`` or ``needs_approval``: a `Claim` is drafted. A claim that needs
   approval waits for the after-sales section's recorded decision, which cites
@@ -33,10 +33,10 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from rescue.errors import Conflict
-from rescue.ids import NAMESPACE
-from rescue.validation import CHINA_TZ
-from rescue.warranty import (
+from rescue.domain.errors import Conflict
+from rescue.domain.ids import NAMESPACE
+from rescue.domain.validation import CHINA_TZ
+from rescue.domain.warranty import (
     NEEDS_APPROVAL,
     NOT_COVERED,
     UNDETERMINED,
@@ -325,7 +325,7 @@ def build_claim(
         "decision": {
             "value": decision.as_dict(),
             "source": {
-                "rule": "rescue.warranty.decide",
+                "rule": "rescue.domain.warranty.decide",
                 "inputs": [s for s in (_source(reported), diagnosed and _source(diagnosed)) if s],
             },
         },
@@ -389,7 +389,7 @@ def records_for(
 
 
 def settled_decision(claim: Claim, approved: bool, evidence: str, approver: str) -> dict[str, Any]:
-    """The decision after the after-sales section's approval (pure: rescue.warranty)."""
+    """The decision after the after-sales section's approval (pure: rescue.domain.warranty)."""
     try:
         settled = settle_approval(
             decision_from_dict(claim.decision),

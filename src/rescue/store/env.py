@@ -25,8 +25,8 @@ def store_env(url: str) -> dict[str, str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         return {
             # The library's module, with a statement cache of more than one statement.
-            "PERSISTENCE_MODULE": "rescue.sqlite_datastore:Factory",
-            "APPLICATION_RECORDER_TOPIC": "rescue.chain:ChainedSQLiteRecorder",
+            "PERSISTENCE_MODULE": "rescue.store.sqlite_datastore:Factory",
+            "APPLICATION_RECORDER_TOPIC": "rescue.store.chain:ChainedSQLiteRecorder",
             "SQLITE_DBNAME": str(path),
             # Writers from several threads and processes queue for the lock
             # instead of failing at once, but a lock held for longer (another
@@ -39,9 +39,9 @@ def store_env(url: str) -> dict[str, str]:
             raise BadStoreURL(f"expected postgresql://user:pass@host:port/db, got {url!r}")
         return {
             # The library's module, failing fast while the server is down (503 at once).
-            "PERSISTENCE_MODULE": "rescue.pg_datastore:Factory",
-            # Every write also extends the hash chain (rescue.chain).
-            "APPLICATION_RECORDER_TOPIC": "rescue.chain:ChainedPostgresRecorder",
+            "PERSISTENCE_MODULE": "rescue.store.pg_datastore:Factory",
+            # Every write also extends the hash chain (rescue.store.chain).
+            "APPLICATION_RECORDER_TOPIC": "rescue.store.chain:ChainedPostgresRecorder",
             "POSTGRES_DBNAME": unquote(parts.path.strip("/")),
             "POSTGRES_HOST": parts.hostname,
             "POSTGRES_PORT": str(parts.port or 5432),
@@ -50,7 +50,7 @@ def store_env(url: str) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": "10",
             "POSTGRES_MAX_OVERFLOW": "20",
             # How long a request waits for a pooled connection before the server is
-            # probed (rescue.pg_datastore); and pooled connections are checked
+            # probed (rescue.store.pg_datastore); and pooled connections are checked
             # before use, so one dropped by a server restart is replaced instead
             # of failing a request.
             "POSTGRES_CONNECT_TIMEOUT": "2",

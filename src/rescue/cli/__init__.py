@@ -1,0 +1,5 @@
+"""The `rescue` command line."""
+
+from rescue.cli.main import app
+
+__all__ = ["app"]

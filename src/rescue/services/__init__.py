@@ -1,0 +1,1 @@
+"""The write side and its queries: commands over the domain, run on the store."""

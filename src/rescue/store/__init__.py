@@ -1,0 +1,1 @@
+"""Store adapters: recorders, the hash chain, the codec of stored events, the log follower."""
