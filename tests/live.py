@@ -40,7 +40,7 @@ class LiveServer:
             [
                 sys.executable,
                 "-m",
-                "rescue.cli.main",
+                "rescue.cli",
                 "serve",
                 "--db",
                 self.db,

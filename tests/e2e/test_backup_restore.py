@@ -123,7 +123,7 @@ class Writer:
 
 def rescue_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "rescue.cli.main", *args],
+        [sys.executable, "-m", "rescue.cli", *args],
         capture_output=True,
         text=True,
         timeout=300,

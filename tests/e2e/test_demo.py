@@ -51,7 +51,7 @@ def test_demo_serves_prints_urls_and_tokens_and_calls_come_in(tmp_path: Path) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith("RESCUE_")}
     env["PYTHONUNBUFFERED"] = "1"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rescue.cli.main", "demo", "--port", str(port)],
+        [sys.executable, "-m", "rescue.cli", "demo", "--port", str(port)],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

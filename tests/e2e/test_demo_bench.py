@@ -13,7 +13,7 @@ REQUIRED = {"metric", "value", "unit", "baseline", "ratio", "goal", "met"}
 def test_bench_quick_writes_the_table_json_and_chart(tmp_path: Path) -> None:
     out = tmp_path / "bench"
     done = subprocess.run(
-        [sys.executable, "-m", "rescue.cli.main", "bench", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "rescue.cli", "bench", "--quick", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=300,

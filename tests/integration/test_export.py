@@ -43,7 +43,7 @@ def check_file(document: dict[str, Any], folder: Path) -> subprocess.CompletedPr
     path = folder / "export.json"
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     return subprocess.run(
-        [sys.executable, "-m", "rescue.cli.main", "audit", "verify-export", str(path)],
+        [sys.executable, "-m", "rescue.cli", "audit", "verify-export", str(path)],
         capture_output=True,
         text=True,
         timeout=120,

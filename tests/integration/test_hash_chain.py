@@ -83,7 +83,7 @@ def stored(store_url: str) -> Stored:
 
 def run_verify(url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "rescue.cli.main", "audit", "verify", "--db", url],
+        [sys.executable, "-m", "rescue.cli", "audit", "verify", "--db", url],
         capture_output=True,
         text=True,
         timeout=120,

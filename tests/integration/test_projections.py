@@ -140,7 +140,7 @@ def test_killing_the_projection_mid_batch_loses_and_repeats_nothing(store_url: s
     command = [
         sys.executable,
         "-m",
-        "rescue.cli.main",
+        "rescue.cli",
         "projections",
         "run",
         "--db",

@@ -98,7 +98,7 @@ def test_packaged_table_is_the_domain_table(policy: WarrantyPolicy) -> None:
         ],
         "NV200": [{"scope": "whole_vehicle", "mileage_km": 60_000, "months": 24}],
     }
-    assert resources.files("rescue").joinpath("warranty_policy.json").is_file()
+    assert resources.files("rescue.domain").joinpath("warranty_policy.json").is_file()
 
 
 @pytest.mark.parametrize(("series", "system", "scope", "mileage", "months"), TABLE)

@@ -106,7 +106,7 @@ def bench_cold_start(corpus: Corpus, repeats: int = 3) -> dict[str, Any]:
         port = _free_port()
         rescue_s.append(
             time_to_healthz(
-                [sys.executable, "-m", "rescue.cli.main", "serve", "--db", corpus.db,
+                [sys.executable, "-m", "rescue.cli", "serve", "--db", corpus.db,
                  "--port", str(port)],
                 port,
                 env,

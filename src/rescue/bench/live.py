@@ -186,7 +186,7 @@ def rescue_server(db: str, key: str, **settings: str) -> Iterator[tuple[int, int
     port = _free_port()
     env = {**os.environ, "RESCUE_CIPHER_KEY": key, **settings}
     server = subprocess.Popen(
-        [sys.executable, "-m", "rescue.cli.main", "serve", "--db", db, "--port", str(port)],
+        [sys.executable, "-m", "rescue.cli", "serve", "--db", db, "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
