@@ -4,12 +4,16 @@ Each server process keeps its own registry (several processes on one
 PostgreSQL are scraped one by one). Counters and histograms are updated where
 the work happens; gauges that describe state (sockets, projection lag) are
 read when scraped, so they cost nothing between scrapes.
+
+Every HTTP request is counted and timed by `RequestMetrics`, a plain ASGI
+middleware: it only watches the status go by, so the answer streams straight
+through (no response object rebuilt, no extra task per request, as Starlette's
+`BaseHTTPMiddleware` would).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import (
@@ -20,6 +24,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rescue.api.request_log import route_of
 
@@ -58,6 +63,23 @@ class Metrics:
             "Sockets closed for being too slow",
             registry=self.registry,
         )
+        # The labelled series by (method, route[, status]): looking them up through
+        # `labels()` checks and locks on every request.
+        self._counted: dict[tuple[str, str, int], Counter] = {}
+        self._timed: dict[tuple[str, str], Histogram] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Counts one answered request and its time."""
+        counted = self._counted.get((method, route, status))
+        if counted is None:
+            counted = self.requests.labels(method, route, str(status))
+            self._counted[method, route, status] = counted
+        counted.inc()
+        timed = self._timed.get((method, route))
+        if timed is None:
+            timed = self.latency.labels(method, route)
+            self._timed[method, route] = timed
+        timed.observe(seconds)
 
     def refresh(self, api: FastAPI) -> None:
         state = api.state
@@ -69,17 +91,49 @@ class Metrics:
         self.dropped.set(state.hub.dropped_clients)
 
 
-def install(api: FastAPI, metrics: Metrics) -> None:
-    @api.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+class RequestMetrics:
+    """Counts and times each HTTP request by method, route template and status.
+
+    The time runs until the application has sent the whole answer. WebSockets
+    pass through: their count is a gauge read at scrape time.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # An error that escapes before any answer is answered 500 by the server.
+        status = 500
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
         started = time.perf_counter()
-        response = await call_next(request)
-        route = route_of(request.scope)  # the template: one series per route, not per id
-        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        return response
+        try:
+            await self.app(scope, receive, send_noting_status)
+        except Exception:
+            self._observe(scope, status, started)
+            raise
+        self._observe(scope, status, started)
+
+    def _observe(self, scope: Scope, status: int, started: float) -> None:
+        self.metrics.observe(
+            scope["method"],
+            route_of(scope),  # the template: one series per route, not per id
+            status,
+            time.perf_counter() - started,
+        )
+
+
+def install(api: FastAPI, metrics: Metrics) -> None:
+    api.add_middleware(RequestMetrics, metrics=metrics)
 
     router = APIRouter(tags=["health"])
 
@@ -91,4 +145,4 @@ def install(api: FastAPI, metrics: Metrics) -> None:
     api.include_router(router)
 
 
-__all__ = ["Metrics", "install"]
+__all__ = ["Metrics", "RequestMetrics", "install"]
