@@ -25,8 +25,8 @@ import numpy as np
 
 from rescue.domain.validation import CHINA_TZ, vin_with_check_digit
 from rescue.domain.vocabulary import FaultCategory
+from rescue.places.gazetteer import PLATE_PREFIX, city_gazetteer
 from rescue.simulator.geo import NearestPoint, destination
-from rescue.simulator.network import PLATE_PREFIX, city_gazetteer
 from rescue.simulator.scenarios import Scenario
 
 __all__ = ["Place", "PlannedCall", "call_places", "iter_calls", "plan_calls", "province_of"]

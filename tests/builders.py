@@ -25,9 +25,9 @@ from rescue.domain.incidents import Incident
 from rescue.domain.validation import vin_with_check_digit
 from rescue.domain.vans import Van
 from rescue.domain.vocabulary import VAN_BOUND_STATUSES, Capability, IncidentStatus
+from rescue.places.network import Network
 from rescue.services.application import Clock, Principal, RescueApp, load_network, utcnow
 from rescue.settings import Settings
-from rescue.simulator.network import Network
 
 ADMIN = Actor(role="admin", name="t")
 OPERATOR = Principal("op-1", "operator", None)

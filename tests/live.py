@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 
 from rescue.domain.actors import Actor
+from rescue.places.network import Network
 from rescue.services.application import RescueApp, load_network
 from rescue.settings import Settings
-from rescue.simulator.network import Network
 
 ADMIN = Actor(role="admin", name="tests")
 

@@ -6,7 +6,7 @@ import functools
 
 from typing_extensions import TypedDict  # pydantic needs this one on Python 3.11
 
-from rescue.simulator.network import city_gazetteer
+from rescue.places.gazetteer import city_gazetteer
 
 
 class Place(TypedDict):

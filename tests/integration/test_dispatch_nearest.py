@@ -17,8 +17,9 @@ from geographiclib.geodesic import Geodesic
 from geopy.distance import geodesic
 
 from rescue.domain.vocabulary import CAPABILITY_FOR_FAULT, FaultCategory
+from rescue.places.network import Network
 from rescue.services.application import RescueApp
-from rescue.simulator.network import Network, build_network
+from rescue.simulator.network import build_network
 from tests.builders import OPERATOR, all_vans, load_specs, offered_events, open_app, report
 
 SITES = 40

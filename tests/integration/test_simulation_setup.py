@@ -8,9 +8,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from rescue.cli.main import app as cli
+from rescue.places.geojson import network_geojson
 from rescue.services.application import RescueApp
 from rescue.settings import Settings
-from rescue.simulator.network import build_network, network_geojson
+from rescue.simulator.network import build_network
 from rescue.simulator.setup import issue_tokens, load_with_progress, network_subset
 from rescue.store.privacy import new_key
 from tests.support import sqlite_url_for

@@ -1,24 +1,17 @@
-"""The demo national service network (DOMAIN.md, "The service network")."""
+"""The demo national service network: tiers, placement, fleets, determinism."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 
 import pytest
 
 from rescue.domain.vocabulary import CAPABILITY_FOR_FAULT, Capability, Tier
-from rescue.simulator.network import (
-    CN_BOX,
-    RADIUS_KM,
-    Network,
-    build_network,
-    city_gazetteer,
-    network_from_geojson,
-    network_geojson,
-    scaled_network,
-)
+from rescue.places.gazetteer import CN_BOX
+from rescue.places.geojson import network_from_geojson, network_geojson
+from rescue.places.network import Network
+from rescue.simulator.network import RADIUS_KM, build_network, scaled_network
 
 
 @pytest.fixture(scope="module")
@@ -184,27 +177,6 @@ def test_parameters() -> None:
         build_network(service_points=-1)
 
 
-def test_geojson_round_trip(default: Network, full: Network) -> None:
-    for network in (default, full):
-        data = network_geojson(network)
-        assert data["type"] == "FeatureCollection"
-        assert len(data["features"]) == len(network.stations)
-        first = data["features"][0]
-        assert first["geometry"] == {
-            "type": "Point",
-            "coordinates": [network.stations[0].lon, network.stations[0].lat],
-        }
-        assert first["properties"]["vans"]
-        text = json.dumps(data, ensure_ascii=False)
-        assert network_from_geojson(json.loads(text)) == network
-
-
-def test_geojson_rejects_orphan_vans(default: Network) -> None:
-    broken = Network(stations=default.stations[:1], vans=default.vans)
-    with pytest.raises(ValueError):
-        network_geojson(broken)
-
-
 @pytest.mark.parametrize(
     ("stations", "vans"), [(0, 0), (10, 5), (33, 66), (500, 1000), (5000, 10000)]
 )
@@ -232,17 +204,3 @@ def test_scaled_network_is_deterministic_and_has_tow() -> None:
 def test_scaled_network_needs_a_station_for_vans() -> None:
     with pytest.raises(ValueError):
         scaled_network(0, 3)
-
-
-def test_city_gazetteer() -> None:
-    cities = city_gazetteer()
-    assert len(cities) > 2000
-    lat_min, lat_max, lon_min, lon_max = CN_BOX
-    assert all(lat_min <= c["lat"] <= lat_max and lon_min <= c["lon"] <= lon_max for c in cities)
-    by_name = {c["name"]: c for c in cities}
-    assert by_name["Zhengzhou"]["name_zh"] == "郑州"
-    assert by_name["Shanghai"]["name_zh"] == "上海"
-    assert by_name["Zhengzhou"]["province"] == "Henan"
-    assert all(c["name_zh"] for c in cities)
-    populations = [c["population"] for c in cities]
-    assert populations == sorted(populations, reverse=True)

@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from rescue.domain.actors import Actor
+from rescue.places.network import Network
 from rescue.services.application import RescueApp, load_network
 from rescue.services.positions import PositionReport, PositionWriter, _Job
 from rescue.settings import Settings
-from rescue.simulator.network import Network, scaled_network
+from rescue.simulator.network import scaled_network
 from rescue.store.privacy import new_key
 
 

@@ -26,7 +26,7 @@ from rich.console import Console
 
 from rescue.bench.registry import BENCHMARKS, BenchContext
 from rescue.bench.report import Row, render_table, write_json, write_markdown, write_png
-from rescue.simulator.setup import progress_bar
+from rescue.progress import progress_bar
 
 __all__ = ["run_suite"]
 

@@ -21,13 +21,14 @@ import typer
 from rescue.domain.actors import Actor
 from rescue.domain.validation import CHINA_TZ
 from rescue.domain.vocabulary import Role
+from rescue.progress import progress_bar
 from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.simulator.engine import Simulation, StatusLine
 from rescue.simulator.network import build_network
 from rescue.simulator.scenarios import CrewBehaviour, ordinary_day
 from rescue.simulator.server import ServerThread
-from rescue.simulator.setup import issue_tokens, load_with_progress, progress_bar
+from rescue.simulator.setup import issue_tokens, load_with_progress
 from rescue.store.privacy import load_or_create_key
 
 DEMO_DIR = Path("var/demo")

@@ -283,7 +283,8 @@ def network_export(
     seed: Annotated[int, typer.Option(help="layout seed")] = 7,
 ) -> None:
     """Write the demo network as GeoJSON."""
-    from rescue.simulator.network import build_network, network_geojson
+    from rescue.places.geojson import network_geojson
+    from rescue.simulator.network import build_network
 
     out.write_text(json.dumps(network_geojson(build_network(seed=seed)), ensure_ascii=False))
     typer.echo(f"wrote {out}")
@@ -295,12 +296,29 @@ def network_import(
     db: DbOption = None,
 ) -> None:
     """Load stations and vans from a GeoJSON file; what exists already is kept."""
-    from rescue.simulator.importing import import_geojson
+    from rescue.places.geojson import network_from_geojson
+    from rescue.progress import progress_bar
+    from rescue.services.application import RescueApp
+    from rescue.services.network_import import import_network
 
+    # The whole file is read and checked before the store is opened: a bad file adds nothing.
     try:
-        stations, vans = import_geojson(source, _settings(db), ADMIN_CLI)
-    except (OSError, ValueError, KeyError) as error:
+        network = network_from_geojson(json.loads(source.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as error:
         _fail(f"cannot import {source}: {error}")
+    rescue = RescueApp(_settings(db))
+    try:
+        with progress_bar() as progress:
+            task = progress.add_task(
+                "loading the network", total=len(network.stations) + len(network.vans)
+            )
+            stations, vans = import_network(
+                rescue, network, ADMIN_CLI, advance=lambda done: progress.advance(task, done)
+            )
+    except ValueError as error:
+        _fail(f"cannot import {source}: {error}")
+    finally:
+        rescue.close()
     typer.echo(f"added {stations} stations and {vans} vans")
 
 
