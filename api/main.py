@@ -36,9 +36,9 @@ def settle_heap() -> None:
 
     The network, the fleet index, the live board and the read models live as
     long as the process; left in the collector's oldest generation, every full
-    collection walks all of them: about 100 ms with a 1,000-van network on
-    this machine's cores, a pause every live feed client sees as latency
-    (0.3 ms once frozen). A larger first
+    collection walks all of them, a pause that grows with the network and that
+    every live feed client sees as latency (frozen, they are skipped; the
+    README gives the measured sizes). A larger first
     generation threshold makes the young collections, which the fan-out's
     short-lived dicts trigger, rarer.
     """

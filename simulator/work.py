@@ -1,8 +1,8 @@
 """What a crew finds and records on scene, by fault: time taken, cause, parts, findings.
 
-The findings are the warranty inputs of SPEC.md; they are drawn with small
-probabilities so that the claims built from a simulated day show the usual
-spread (consumables not covered, the odd non-original part, storm damage).
+The findings are the warranty inputs a crew records with ``diagnose``; they
+are drawn with small probabilities so that the claims built from a simulated
+day show the usual spread (consumables not covered, the odd non-original part, storm damage).
 """
 
 from __future__ import annotations

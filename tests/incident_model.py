@@ -1,4 +1,4 @@
-"""A plain model of incidents and vans: what the rules of SPEC.md say must happen.
+"""A plain model of incidents and vans: what the rules of an incident's life say must happen.
 
 The stateful test (`tests/integration/test_incident_machine.py`) asks this
 model what each command should do (be accepted, or refused as forbidden, in
@@ -19,7 +19,7 @@ OK, FORBIDDEN, CONFLICT, INVALID = "ok", "forbidden", "conflict", "invalid"
 
 OPERATOR, AUDITOR, ADMIN = "operator", "auditor", "admin"
 CREW_STEPS = ("accept", "decline", "depart", "arrive", "diagnose", "resolve", "complete")
-# Statuses a step may start from (SPEC.md's life of an incident).
+# Statuses a step may start from (the life of an incident, docs/domain.md).
 STEP_FROM: dict[str, frozenset[str]] = {
     "accept": frozenset({"offered"}),
     "decline": frozenset({"offered"}),

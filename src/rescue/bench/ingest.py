@@ -12,9 +12,10 @@ one transaction per batch:
 * raw: `executemany` of the same rows into a table of the same schema.
 
 The three alternate batch by batch, so they see the same disk at the same moment;
-ratios are of median batch times (this machine's fsync time varies by several
-times). Nothing else runs in the process meanwhile: the application's live
-board is off (its follower thread would slow whichever side runs next).
+ratios are of median batch times (fsync time can vary by several times from
+one batch to the next). Nothing else runs in the process meanwhile: the
+application's live board is off (its follower thread would slow whichever side
+runs next).
 """
 
 from __future__ import annotations

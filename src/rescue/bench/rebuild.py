@@ -1,8 +1,8 @@
 """Projection rebuild against a raw read of the same notifications.
 
 Both read every notification of the same SQLite log in pages of 5,000,
-alternately, three times each (medians: this machine's disk cache and
-neighbours make single runs vary by half): the
+alternately, three times each (medians: the disk cache and other processes
+can make single runs vary by half): the
 raw side with `sqlite3` (rows fetched, nothing decoded), the rebuild through
 the application's recorder, the library's decoder and the read models, then
 swapping the result in. The ratio is rebuild rate over raw rate.

@@ -3,8 +3,8 @@
 The form is read from the incident's events, not typed in again: every field
 carries the value and the event it came from (``{"value": ..., "source":
 {"event": "Incident.Diagnosed", "version": 6, "at": ...}}``), so a reviewer
-can trace each line of the claim to the record (DOMAIN.md: "the claim must be
-traceable to what was actually found and done").
+can trace each line of the claim to the record: a claim must be traceable to
+what was actually found and done.
 
 On completion (`on_completion`, called in the same transaction as the
 `complete` step) the warranty rule (rescue.domain.warranty) judges the incident:

@@ -142,8 +142,8 @@ def rank_by_geodesic(
 ) -> list[Candidate]:
     """Brute-force baseline: geodesic distance to every eligible van.
 
-    O(fleet) geodesic calls (~40 µs each), so only fit for small fleets, tests
-    and as the reference that `FleetIndex.nearest` must match exactly.
+    O(fleet) geodesic calls, each far dearer than the index's bounds, so only
+    fit for small fleets, tests and as the reference that `FleetIndex.nearest` must match exactly.
     """
     k = params.k if k is None else k
     if k <= 0:
@@ -303,7 +303,7 @@ class FleetIndex:
     in a small fraction of the time: an R-tree per capability finds the vans
     near the site, a spherical bound discards those that cannot make the top k,
     and the exact geodesic is only measured for the few left. The snapshot is
-    frozen at build time: rebuild (cheap, tens of ms for 10k vans) when vans
+    frozen at build time: rebuild (cheap next to the queries it serves) when vans
     move, change duty or become busy, or when positions may have gone stale.
     """
 

@@ -2,7 +2,7 @@
 
 Completion schedules one `FollowUp` per incident, due a configurable delay
 later (a day by default), carrying the maintenance reminders for the vehicle
-(the free-maintenance visits of DOMAIN.md still ahead of its odometer). An
+(the free-maintenance visits of the warranty policy still ahead of its odometer). An
 operator works the list of due calls: a customer not reached is called again
 later; a reached one gives a satisfaction score and comments. A score of 2 or
 less, or an explicit complaint, opens a `Complaint`, which must be answered

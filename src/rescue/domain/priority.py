@@ -1,9 +1,9 @@
 """The priority rule: how urgent a rescue call is, from its fault and safety facts.
 
-DOMAIN.md's handling flow asks the operator to "record the problem, classify it
-and set its priority". The rule is fixed and simple so that an operator can
-predict it, a crew can trust it and an auditor can re-derive it from the
-recorded facts. Priority 1 is the most urgent, 4 is routine.
+The handling flow of a call asks the operator to record the problem, classify
+it and set its priority (docs/domain.md). The rule is fixed and simple so that
+an operator can predict it, a crew can trust it and an auditor can re-derive it
+from the recorded facts. Priority 1 is the most urgent, 4 is routine.
 
 Rule, applied top to bottom
 ---------------------------

@@ -1,7 +1,7 @@
 """The fixed words of the domain: tiers, capabilities, faults, statuses, roles.
 
-These strings are part of the public interface (SPEC.md) and of the stored
-events, so they never change spelling.
+These strings are part of the public interface (the HTTP API, the CLI, the tablets)
+and of the stored events, so they never change spelling.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The warranty rule (质量保修): pure code, no I/O besides loading the policy file.
 
-The policy table (DOMAIN.md) lives in ``warranty_policy.json`` next to this
+The policy table (docs/domain.md) lives in ``warranty_policy.json`` next to this
 module; ``WarrantyPolicy.load()`` reads it, or the file named by the
 ``RESCUE_WARRANTY_POLICY`` environment variable, or an explicit path (an
 explicit path wins over the variable, the variable over the packaged file).
@@ -40,8 +40,8 @@ Scope
       unknown series (no row applies).
 
 Exclusions (不予保修, a-n)
-    Findings are recorded for the claim as a whole (SPEC.md has no per-part
-    findings), so an exclusion finding removes every claimed part (and fails
+    Findings are recorded for the claim as a whole (``diagnose`` takes no
+    per-part findings), so an exclusion finding removes every claimed part (and fails
     the vehicle-level check), with these two refinements:
 
     * ``m`` (indirect losses: hire car, lodging, lost business) is about
@@ -55,8 +55,8 @@ Exclusions (不予保修, a-n)
     without the ``non_original_part`` finding (that finding removes every part).
     ``undetermined`` (cause and responsibility hard to establish) is not an
     exclusion: with no exclusion removing the parts it gives ``needs_approval``
-    (DOMAIN.md: still covered with maintenance evidence and the after-sales
-    section's approval, see ``settle_approval``).
+    (still covered with evidence of correct use and maintenance and the
+    after-sales section's approval, see ``settle_approval``).
 
 Decision
     * ``not_covered``: an exclusion or a limit removes every claimed part (or
@@ -139,7 +139,7 @@ UNKNOWN_SERIES: Final = "unknown_series"
 _LETTERS: Final = tuple("abcdefghijklmn")
 RULES: Final = frozenset({MILEAGE, AGE, UNDETERMINED, UNKNOWN_SERIES, *_LETTERS})
 
-# DOMAIN.md, 不予保修 a-n (English, then the seed's wording).
+# What the warranty does not cover, 不予保修 a-n (English, then the policy's own wording).
 EXCLUSION_TEXT: Final[Mapping[str, str]] = MappingProxyType(
     {
         "a": "missed the mandatory free inspection or the periodic maintenance at an "
@@ -168,7 +168,7 @@ EXCLUSION_TEXT: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 
-# SPEC.md, "Warranty inputs": finding code -> the exclusions it establishes.
+# The findings a crew may record with ``diagnose`` -> the exclusions each establishes.
 FINDING_EXCLUSIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
         "missed_maintenance": ("a",),
@@ -420,7 +420,7 @@ def _visit(value: object, where: str) -> MaintenanceVisit:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """A part recorded by the crew with ``diagnose`` (SPEC.md, Warranty inputs)."""
+    """A part recorded by the crew with ``diagnose``: one of the claim's warranty inputs."""
 
     part_no: str
     name: str
@@ -482,7 +482,7 @@ class Reason:
 
 @dataclass(frozen=True, slots=True)
 class WarrantyDecision:
-    """The claim answer (SPEC.md): decision, reasons, scope, months and odometer, parts."""
+    """The claim answer: decision, reasons, scope, months and odometer, parts."""
 
     decision: str
     reasons: tuple[Reason, ...]

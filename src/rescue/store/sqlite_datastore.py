@@ -3,8 +3,8 @@
 The library opens its connections with ``cached_statements=True``, which
 `sqlite3` reads as a cache of one statement: every transaction of the recorders
 (``BEGIN``, the event INSERT, the chain's SELECT and INSERT) prepared each of its
-statements again, which cost about 1 µs per GPS report at 100 reports a
-transaction. Here connections are made the library's way with a real cache.
+statements again, a cost the ingest benchmark shows on every GPS report. Here
+connections are made the library's way with a real cache.
 
 Selected by `rescue.store.env.store_env` as the persistence module.
 """
