@@ -26,9 +26,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from rescue.projections.changes import Doc, board_changes, merge, van_status
+from rescue.store.codec import PositionFix
 
 MODELS = ("board", "incidents", "vans", "stations", "station_load", "kpis", "timings")
 CLOSED = frozenset({"completed", "closed", "cancelled"})
@@ -92,25 +91,24 @@ class ReadModels:
             self._apply_change(item, event)
         self.position = position
 
-    def apply_positions(self, position: int, fixes: Sequence[tuple[str, bytes]]) -> None:
-        """A run of GPS fixes as stored (track id hex, JSON state), up to log `position`.
+    def apply_positions(self, position: int, fixes: Sequence[tuple[str, PositionFix]]) -> None:
+        """A run of GPS fixes (track id hex, fix as stored), up to log `position`.
 
         The same change `apply` makes for each, written out for the run as a whole:
         GPS fixes are most of the log, and per-fix calls and attribute lookups cost
         more than the fix itself.
         """
-        van_ids, vans, changed, loads = self.van_ids, self.docs["vans"], self._changed, orjson.loads
-        for track_hex, stored in fixes:
+        van_ids, vans, changed = self.van_ids, self.docs["vans"], self._changed
+        for track_hex, fix in fixes:
             van_id = van_ids.get(track_hex)
             if van_id is None:
                 continue
-            state = loads(stored)
             van = vans[van_id]
-            at = state["recorded_at"]["_data_"]
+            at = fix.recorded_at
             held = van.get("position_at")
             if held is None or at > held:
-                van["lat"], van["lon"], van["position_at"] = state["lat"], state["lon"], at
-                van["speed_kmh"], van["heading"] = state["speed_kmh"], state["heading"]
+                van["lat"], van["lon"], van["position_at"] = fix.lat, fix.lon, at
+                van["speed_kmh"], van["heading"] = fix.speed_kmh, fix.heading
                 changed.add(("vans", van_id))
         self.position = position
 

@@ -25,7 +25,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from rescue.projections.models import MODELS, ReadModels
 from rescue.projections.storage import PositionMoved, ViewStore
-from rescue.store.codec import POSITION_TOPICS
+from rescue.store.codec import POSITION_TOPICS, PositionFix, position_fix
 
 log = logging.getLogger("rescue.projections")
 PAGE = 5000
@@ -73,18 +73,18 @@ def apply_page(app: Application[Any], models: ReadModels, limit: int = PAGE) -> 
     # GPS fixes skip the generic decoder: their fields are plain JSON and the read
     # model keeps the time as the ISO text it was stored as. Runs of them go to
     # the models at once, in log order with the other events.
-    fast = frozenset() if (app.mapper.cipher or app.mapper.compressor) else POSITION_TOPICS
-    fixes: list[tuple[str, bytes]] = []
+    mapper = app.mapper
+    fixes: list[tuple[str, PositionFix]] = []
     last_fix = 0
     for notification_id, originator_hex, version, topic, state in page:
-        if topic in fast:
-            fixes.append((originator_hex, state))
+        if topic in POSITION_TOPICS:
+            fixes.append((originator_hex, position_fix(mapper, state)))
             last_fix = notification_id
             continue
         if fixes:
             models.apply_positions(last_fix, fixes)
             fixes = []
-        event = app.mapper.to_domain_event(StoredEvent(UUID(originator_hex), version, topic, state))
+        event = mapper.to_domain_event(StoredEvent(UUID(originator_hex), version, topic, state))
         models.apply(notification_id, event)
     if fixes:
         models.apply_positions(last_fix, fixes)

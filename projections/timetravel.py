@@ -4,7 +4,8 @@ The log is replayed from its start into a fresh `LiveView` (the same code
 that keeps the live board), applying the events recorded up to the moment.
 GPS reports are the bulk of the log and only each van's newest fix at the
 moment matters, so they are not decoded into events while reading: their
-JSON is read directly and only the fix kept for each van is applied at the end.
+fields are read straight from their JSON (rescue.store.codec) and only the
+fix kept for each van is applied at the end.
 
 Events carry the time they were decided, not the time they were committed;
 a command commits within seconds of deciding, so the replay reads on until
@@ -23,10 +24,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from rescue.projections.live import LiveView
-from rescue.store.codec import POSITION_TOPICS
+from rescue.store.codec import POSITION_TOPICS, position_fix
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
@@ -41,7 +40,7 @@ PAGE = 2000
 def board_as_of(app: RescueApp, moment: datetime, *, stations: bool = False) -> dict[str, Any]:
     """Vans (position, status) and open incidents as recorded up to `moment`."""
     view = LiveView()
-    recorder = app.recorder
+    recorder, mapper = app.recorder, app.mapper
     head = recorder.max_notification_id() or 0
     fixes: dict[Any, tuple[datetime, Notification]] = {}
     position, known_at = 0, 0
@@ -54,10 +53,10 @@ def board_as_of(app: RescueApp, moment: datetime, *, stations: bool = False) -> 
             break
         for notification in page:
             if notification.topic in POSITION_TOPICS:
-                state = orjson.loads(notification.state)
-                at = datetime.fromisoformat(state["timestamp"]["_data_"])
+                fix = position_fix(mapper, notification.state)
+                at = datetime.fromisoformat(fix.timestamp)
                 if at <= moment:
-                    recorded = datetime.fromisoformat(state["recorded_at"]["_data_"])
+                    recorded = datetime.fromisoformat(fix.recorded_at)
                     best = fixes.get(notification.originator_id)
                     if best is None or recorded > best[0]:
                         fixes[notification.originator_id] = (recorded, notification)
@@ -66,7 +65,7 @@ def board_as_of(app: RescueApp, moment: datetime, *, stations: bool = False) -> 
                     done = True
                     break
                 continue
-            domain_event: Any = app.mapper.to_domain_event(notification)
+            domain_event: Any = mapper.to_domain_event(notification)
             if domain_event.timestamp <= moment:
                 view.apply(notification.id, domain_event)
                 known_at = notification.id
@@ -74,8 +73,8 @@ def board_as_of(app: RescueApp, moment: datetime, *, stations: bool = False) -> 
                 done = True
                 break
         position = page[-1].id
-    for _, notification in sorted(fixes.values(), key=lambda fix: fix[1].id):
-        view.apply(notification.id, app.mapper.to_domain_event(notification))
+    for _, notification in sorted(fixes.values(), key=lambda kept: kept[1].id):
+        view.apply(notification.id, mapper.to_domain_event(notification))
     board = view.snapshot()
     return {
         "as_of": moment.isoformat(),

@@ -34,7 +34,7 @@ from rescue.projections.live import LiveView
 from rescue.services.aftersales import on_completion
 from rescue.settings import Settings
 from rescue.store.codec import FastPositionMapper
-from rescue.store.env import store_env
+from rescue.store.env import APPLICATION_NAME, store_env
 from rescue.store.follower import LogFollower
 from rescue.store.privacy import PersonalData
 from rescue.store.recorders import EventRow, RowRecorder, event_rows
@@ -64,6 +64,7 @@ class Principal:
 
 
 class RescueApp(Application[UUID]):
+    name = APPLICATION_NAME
     snapshotting_intervals = {Van: 50, VanTrack: 200, Station: 50, Account: 50}  # noqa: RUF012
 
     def construct_mapper(self) -> Mapper[UUID]:

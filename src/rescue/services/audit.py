@@ -27,7 +27,6 @@ see them (operator, auditor) and only when asked for; otherwise masked.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -37,10 +36,11 @@ from uuid import UUID
 from rescue.domain.errors import Conflict
 from rescue.services.aftersales import related_ids
 from rescue.store.chain import GENESIS, GENESIS_HEX, ChainedEvent, HashRow, link
+from rescue.store.codec import state_document, untag
 from rescue.store.recorders import originator_key
 
 if TYPE_CHECKING:
-    from eventsourcing.persistence import Notification
+    from eventsourcing.persistence import Mapper, Notification
 
     from rescue.services.application import RescueApp
 
@@ -294,20 +294,13 @@ def mask_caller(caller: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _untag(value: Any) -> Any:
-    """The library's tagged JSON values (datetimes, UUIDs...) as their plain data."""
-    if isinstance(value, dict):
-        if set(value) == {"_type_", "_data_"}:
-            return _untag(value["_data_"])
-        return {k: _untag(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_untag(v) for v in value]
-    return value
+def readable(topic: str, state: bytes, mapper: Mapper[Any] | None = None) -> dict[str, Any]:
+    """The readable view of a stored event: type, time, actor, data (without sealed fields).
 
-
-def readable(topic: str, state: bytes) -> dict[str, Any]:
-    """The readable view of a stored event: type, time, actor, data (without sealed fields)."""
-    data = _untag(json.loads(state))
+    `mapper` undoes a cipher or compressor over the states; without one the state
+    must be plain JSON. Raises ValueError for a state that is not a JSON object.
+    """
+    data = untag(state_document(state, mapper))
     data.pop("originator_topic", None)
     data.pop("sealed_caller", None)
     at = data.pop("timestamp", None)
@@ -336,9 +329,9 @@ def export_incident(
         raise Conflict(f"events {unchained} are not in the hash chain: run `rescue audit verify`")
     events = []
     for c in chained:
-        view = readable(c.topic, c.state)
+        view = readable(c.topic, c.state, app.mapper)
         if c.topic.endswith(":Incident.Reported"):
-            caller = app.privacy.open(json.loads(c.state)["sealed_caller"])
+            caller = app.privacy.open(state_document(c.state, app.mapper)["sealed_caller"])
             view["data"]["caller"] = caller if show_caller else mask_caller(caller)
         events.append(
             {

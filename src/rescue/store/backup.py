@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from rescue.store.env import is_sqlite, store_env
+from rescue.store.env import is_sqlite, store_env, store_environment
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
@@ -57,13 +57,9 @@ class LogHead:
 def log_head(url: str) -> LogHead:
     """The head of the store's log, read through the chained recorder."""
     from eventsourcing.persistence import InfrastructureFactory
-    from eventsourcing.utils import Environment
-
-    from rescue.services.application import RescueApp
 
     # Read only: no tables are created in a file that is not a store.
-    env = {**os.environ, **store_env(url), "CREATE_TABLE": "no"}
-    factory = InfrastructureFactory.construct(Environment(RescueApp.name, env))
+    factory = InfrastructureFactory.construct(store_environment(url, CREATE_TABLE="no"))
     try:
         recorder: Any = factory.application_recorder()
         head = recorder.head()

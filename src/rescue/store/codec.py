@@ -1,17 +1,24 @@
-"""A mapper that encodes GPS position events without the generic JSON encoder.
+"""The one place that knows the library's stored-event JSON: writing GPS fixes fast, reading states.
 
-Positions are the volume of the log, and the library's encoder calls back into
-Python for every datetime. For `VanTrack.PositionReported`, whose fields are
-plain JSON apart from two datetimes, orjson writes the very same document
-(datetimes tagged exactly as the library's `DatetimeAsISO` transcoding tags
-them), so the library's decoder reads it back unchanged. Every other event
-takes the library's path.
+Writing: positions are the volume of the log, and the library's encoder calls
+back into Python for every datetime. For `VanTrack.PositionReported`, whose
+fields are plain JSON apart from two datetimes, orjson writes the very same
+document (datetimes tagged exactly as the library's `DatetimeAsISO`
+transcoding tags them), so the library's decoder reads it back unchanged.
+Every other event takes the library's path.
+
+Reading without building events, for the readers that cannot afford the
+library's decoder or want the document as stored: `plain_json` undoes the
+mapper's cipher and compressor when it has them (the one place that does),
+`state_document` and `untag` give the document and its plain values, and
+`position_fix` reads a GPS fix's fields straight from its JSON.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
@@ -139,3 +146,85 @@ def encode_position(
 def _whole_minutes_offset(moment: datetime) -> bool:
     offset = moment.utcoffset()
     return offset is None or not (offset.seconds % 60 or offset.microseconds)
+
+
+# -- reading stored states --------------------------------------------------------------------
+
+
+class PositionFix(NamedTuple):
+    """A GPS fix's fields as stored; the times are the ISO text written (offset kept)."""
+
+    timestamp: str
+    lat: float
+    lon: float
+    recorded_at: str
+    speed_kmh: float | None
+    heading: float | None
+    accuracy_m: float | None
+
+
+def plain_json(mapper: Mapper[Any], state: bytes) -> bytes:
+    """A stored state as the transcoder wrote it: deciphered, then decompressed, as the mapper does.
+
+    Raises the cipher's error for a state it did not encrypt (a wrong key, altered bytes).
+    """
+    if mapper.cipher:
+        state = mapper.cipher.decrypt(state)
+    if mapper.compressor:
+        state = mapper.compressor.decompress(state)
+    return state
+
+
+def state_document(state: bytes, mapper: Mapper[Any] | None = None) -> dict[str, Any]:
+    """The JSON object of a stored state, tagged values still tagged.
+
+    Without a mapper the state must be plain JSON (an export checked offline).
+    Read with the standard `json` module, as the library's transcoder reads:
+    it also takes what orjson refuses (NaN, integers past 64 bits). Raises
+    ValueError for bytes that are not a JSON object.
+    """
+    if mapper is not None:
+        state = plain_json(mapper, state)
+    document = json.loads(state)
+    if not isinstance(document, dict):
+        raise ValueError(f"a stored state is a JSON object, not {type(document).__name__}")
+    return document
+
+
+def untag(value: Any) -> Any:
+    """The library's tagged values (datetimes, UUIDs...) as the data they tag.
+
+    A tagged value is stored as `{"_type_": name, "_data_": data}`; a datetime
+    becomes its ISO text, offset kept, exactly as stored.
+    """
+    if isinstance(value, dict):
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            return untag(value["_data_"])
+        return {key: untag(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [untag(item) for item in value]
+    return value
+
+
+def position_fix(mapper: Mapper[Any], state: bytes) -> PositionFix:
+    """A stored PositionReported state's fields, without building the event.
+
+    The read side's hot path (most of the log is GPS fixes): orjson and a
+    tuple, no event object and no callback per datetime. States written by the
+    library's encoder read the same; one holding what orjson refuses (NaN)
+    falls back to the standard `json` module.
+    """
+    state = plain_json(mapper, state)
+    try:
+        document = orjson.loads(state)
+    except orjson.JSONDecodeError:
+        document = json.loads(state)
+    return PositionFix(
+        document["timestamp"]["_data_"],
+        document["lat"],
+        document["lon"],
+        document["recorded_at"]["_data_"],
+        document["speed_kmh"],
+        document["heading"],
+        document["accuracy_m"],
+    )

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from eventsourcing.utils import Environment
+
+# The application's name is part of the store: the library names the PostgreSQL
+# tables after it (rescueapp_events) and reads each setting under it first
+# (RESCUEAPP_SQLITE_DBNAME before SQLITE_DBNAME). Whatever opens the store
+# without the application (backups, the chain check) must use the same name.
+APPLICATION_NAME = "RescueApp"
 # Seconds a SQLite write waits for another connection's write lock before failing.
 SQLITE_LOCK_TIMEOUT_S = 10
 
@@ -58,6 +66,16 @@ def store_env(url: str) -> dict[str, str]:
             "POSTGRES_LOCK_TIMEOUT": "10",
         }
     raise BadStoreURL(f"unsupported store URL {url!r}: use sqlite:///path or postgresql://...")
+
+
+def store_environment(url: str, **overrides: str) -> Environment:
+    """The library's environment for the store at `url`, as the application sees it.
+
+    The process's environment, then the URL's settings, then `overrides`
+    (`CREATE_TABLE="no"` to read a file that may not be a store without
+    creating tables in it).
+    """
+    return Environment(APPLICATION_NAME, {**os.environ, **store_env(url), **overrides})
 
 
 def is_sqlite(url: str) -> bool:
