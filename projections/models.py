@@ -99,16 +99,15 @@ class ReadModels:
         more than the fix itself.
         """
         van_ids, vans, changed = self.van_ids, self.docs["vans"], self._changed
-        for track_hex, fix in fixes:
+        for track_hex, (_, lat, lon, at, speed_kmh, heading, _) in fixes:
             van_id = van_ids.get(track_hex)
             if van_id is None:
                 continue
             van = vans[van_id]
-            at = fix.recorded_at
             held = van.get("position_at")
             if held is None or at > held:
-                van["lat"], van["lon"], van["position_at"] = fix.lat, fix.lon, at
-                van["speed_kmh"], van["heading"] = fix.speed_kmh, fix.heading
+                van["lat"], van["lon"], van["position_at"] = lat, lon, at
+                van["speed_kmh"], van["heading"] = speed_kmh, heading
                 changed.add(("vans", van_id))
         self.position = position
 

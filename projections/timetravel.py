@@ -53,10 +53,10 @@ def board_as_of(app: RescueApp, moment: datetime, *, stations: bool = False) -> 
             break
         for notification in page:
             if notification.topic in POSITION_TOPICS:
-                fix = position_fix(mapper, notification.state)
-                at = datetime.fromisoformat(fix.timestamp)
+                timestamp, _, _, recorded_at, _, _, _ = position_fix(mapper, notification.state)
+                at = datetime.fromisoformat(timestamp)
                 if at <= moment:
-                    recorded = datetime.fromisoformat(fix.recorded_at)
+                    recorded = datetime.fromisoformat(recorded_at)
                     best = fixes.get(notification.originator_id)
                     if best is None or recorded > best[0]:
                         fixes[notification.originator_id] = (recorded, notification)

@@ -18,7 +18,6 @@ from rescue.services.audit import readable
 from rescue.store.codec import (
     POSITION_TOPICS,
     FastPositionMapper,
-    PositionFix,
     plain_json,
     position_fix,
     state_document,
@@ -61,8 +60,14 @@ def test_a_fix_round_trips_through_the_library_mapper(env: dict[str, str]) -> No
     # 2. The library's own mapper reads the very event back.
     assert app.mapper.to_domain_event(stored) == event
     # 3. The codec reads the same fields straight from the stored bytes.
-    assert position_fix(app.mapper, stored.state) == PositionFix(
-        event.timestamp.isoformat(), 52.52, 13.405, RECORDED_AT.isoformat(), 42.5, 90.0, 4.0
+    assert position_fix(app.mapper, stored.state) == (
+        event.timestamp.isoformat(),
+        52.52,
+        13.405,
+        RECORDED_AT.isoformat(),
+        42.5,
+        90.0,
+        4.0,
     )
     # 4. The document as stored keeps the library's tags; untagged, the times are ISO text.
     document = state_document(stored.state, app.mapper)
@@ -100,9 +105,9 @@ def test_a_fix_keeps_the_offset_it_was_recorded_with(offset: timedelta) -> None:
     recorded_at = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone(offset))
     stored = app.mapper.to_stored_event(moved_track(recorded_at).collect_events()[-1])
     # 2. The codec gives the time as written: the same instant and the same offset.
-    fix = position_fix(app.mapper, stored.state)
-    assert fix.recorded_at == recorded_at.isoformat()
-    assert datetime.fromisoformat(fix.recorded_at).utcoffset() == offset
+    written = position_fix(app.mapper, stored.state)[3]
+    assert written == recorded_at.isoformat()
+    assert datetime.fromisoformat(written).utcoffset() == offset
     # 3. Untagging any of the library's documents gives the same text.
     document = app.mapper.transcoder.encode({"at": recorded_at, "list": [recorded_at]})
     assert untag(state_document(document)) == {
@@ -137,7 +142,7 @@ def test_a_row_with_a_legacy_topic_is_read_by_the_current_code() -> None:
     app.recorder.insert_events(rows)
     # 2. The fix is told apart by its old topic and read by the codec and by the library.
     assert rows[-1].topic in POSITION_TOPICS
-    assert position_fix(app.mapper, rows[-1].state).lat == 52.52
+    assert position_fix(app.mapper, rows[-1].state)[1:3] == (52.52, 13.405)
     assert isinstance(app.mapper.to_domain_event(rows[-1]), VanTrack.PositionReported)
     # 3. The read models and the board of a past moment place the van.
     van = rebuild(app, None).docs["vans"]["V-1"]
