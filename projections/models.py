@@ -91,15 +91,17 @@ class ReadModels:
             self._apply_change(item, event)
         self.position = position
 
-    def apply_positions(self, position: int, fixes: Sequence[tuple[str, PositionFix]]) -> None:
-        """A run of GPS fixes (track id hex, fix as stored), up to log `position`.
+    def apply_positions(
+        self, position: int, tracks: Sequence[str], fixes: Sequence[PositionFix]
+    ) -> None:
+        """A run of GPS fixes as stored, with their tracks' ids as hex, up to log `position`.
 
         The same change `apply` makes for each, written out for the run as a whole:
         GPS fixes are most of the log, and per-fix calls and attribute lookups cost
         more than the fix itself.
         """
         van_ids, vans, changed = self.van_ids, self.docs["vans"], self._changed
-        for track_hex, (_, lat, lon, at, speed_kmh, heading, _) in fixes:
+        for track_hex, (_, lat, lon, at, speed_kmh, heading, _) in zip(tracks, fixes, strict=True):
             van_id = van_ids.get(track_hex)
             if van_id is None:
                 continue

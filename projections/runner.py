@@ -25,7 +25,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from rescue.projections.models import MODELS, ReadModels
 from rescue.projections.storage import PositionMoved, ViewStore
-from rescue.store.codec import POSITION_TOPICS, PositionFix, position_fix
+from rescue.store.codec import POSITION_TOPICS, position_fixes
 
 log = logging.getLogger("rescue.projections")
 PAGE = 5000
@@ -74,20 +74,22 @@ def apply_page(app: Application[Any], models: ReadModels, limit: int = PAGE) -> 
     # model keeps the time as the ISO text it was stored as. Runs of them go to
     # the models at once, in log order with the other events.
     mapper = app.mapper
-    fixes: list[tuple[str, PositionFix]] = []
+    tracks: list[str] = []
+    fixes: list[bytes] = []
     last_fix = 0
     for notification_id, originator_hex, version, topic, state in page:
         if topic in POSITION_TOPICS:
-            fixes.append((originator_hex, position_fix(mapper, state)))
+            tracks.append(originator_hex)
+            fixes.append(state)
             last_fix = notification_id
             continue
         if fixes:
-            models.apply_positions(last_fix, fixes)
-            fixes = []
+            models.apply_positions(last_fix, tracks, position_fixes(mapper, fixes))
+            tracks, fixes = [], []
         event = mapper.to_domain_event(StoredEvent(UUID(originator_hex), version, topic, state))
         models.apply(notification_id, event)
     if fixes:
-        models.apply_positions(last_fix, fixes)
+        models.apply_positions(last_fix, tracks, position_fixes(mapper, fixes))
     return len(page)
 
 

@@ -17,6 +17,7 @@ mapper's cipher and compressor when it has them (the one place that does),
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -200,25 +201,39 @@ def untag(value: Any) -> Any:
     return value
 
 
-def position_fix(mapper: Mapper[Any], state: bytes) -> PositionFix:
-    """A stored PositionReported state's fields (see `PositionFix`), without building the event.
+def position_fixes(mapper: Mapper[Any], states: Sequence[bytes]) -> list[PositionFix]:
+    """Stored PositionReported states' fields (see `PositionFix`), without building events.
 
     The read side's hot path (most of the log is GPS fixes): orjson and a
-    tuple, no event object and no callback per datetime. States written by the
-    library's encoder read the same; one holding what orjson refuses (NaN)
-    falls back to the standard `json` module.
+    tuple, no event object and no callback per datetime, and one call for a
+    whole run of fixes (a call per fix cost as much as its reading). States
+    written by the library's encoder read the same; one holding what orjson
+    refuses (NaN) falls back to the standard `json` module.
     """
-    state = plain_json(mapper, state)
-    try:
-        document = orjson.loads(state)
-    except orjson.JSONDecodeError:
-        document = json.loads(state)
-    return (
-        document["timestamp"]["_data_"],
-        document["lat"],
-        document["lon"],
-        document["recorded_at"]["_data_"],
-        document["speed_kmh"],
-        document["heading"],
-        document["accuracy_m"],
-    )
+    if mapper.cipher or mapper.compressor:
+        states = [plain_json(mapper, state) for state in states]
+    loads = orjson.loads
+    fixes: list[PositionFix] = []
+    append = fixes.append
+    for state in states:
+        try:
+            document = loads(state)
+        except orjson.JSONDecodeError:
+            document = json.loads(state)
+        append(
+            (
+                document["timestamp"]["_data_"],
+                document["lat"],
+                document["lon"],
+                document["recorded_at"]["_data_"],
+                document["speed_kmh"],
+                document["heading"],
+                document["accuracy_m"],
+            )
+        )
+    return fixes
+
+
+def position_fix(mapper: Mapper[Any], state: bytes) -> PositionFix:
+    """One stored PositionReported state's fields (see `position_fixes`)."""
+    return position_fixes(mapper, (state,))[0]
