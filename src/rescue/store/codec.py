@@ -11,7 +11,7 @@ Reading without building events, for the readers that cannot afford the
 library's decoder or want the document as stored: `plain_json` undoes the
 mapper's cipher and compressor when it has them (the one place that does),
 `state_document` and `untag` give the document and its plain values, and
-`position_fix` reads a GPS fix's fields straight from its JSON.
+`position_fixes` reads GPS fixes' fields straight from their JSON.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _whole_minutes_offset(moment: datetime) -> bool:
 
 # A GPS fix's fields as stored: timestamp, lat, lon, recorded_at, speed_kmh, heading,
 # accuracy_m; the times are the ISO text written, offset kept. A plain tuple, unpacked
-# by the readers: a NamedTuple's constructor alone costs a third of reading the fix.
+# by the readers: a NamedTuple's constructor is one more Python call per fix.
 PositionFix = tuple[str, float, float, str, float | None, float | None, float | None]
 
 
@@ -206,7 +206,7 @@ def position_fixes(mapper: Mapper[Any], states: Sequence[bytes]) -> list[Positio
 
     The read side's hot path (most of the log is GPS fixes): orjson and a
     tuple, no event object and no callback per datetime, and one call for a
-    whole run of fixes (a call per fix cost as much as its reading). States
+    whole run of fixes rather than one per fix. States
     written by the library's encoder read the same; one holding what orjson
     refuses (NaN) falls back to the standard `json` module.
     """
