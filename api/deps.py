@@ -8,15 +8,16 @@ from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rescue.api.ratelimit import RateLimiter, retry_after
+from rescue.bootstrap import Rescue
+from rescue.domain.access import Principal
 from rescue.domain.errors import Unauthenticated
 from rescue.domain.vocabulary import Role
 from rescue.logs import identify
-from rescue.services.application import Principal, RescueApp
 from rescue.services.positions import PositionWriter
 
 
-def get_app(request: Request) -> RescueApp:
-    app: RescueApp = request.app.state.rescue
+def get_app(request: Request) -> Rescue:
+    app: Rescue = request.app.state.rescue
     return app
 
 
@@ -25,7 +26,7 @@ def get_writer(request: Request) -> PositionWriter:
     return writer
 
 
-AppDep = Annotated[RescueApp, Depends(get_app)]
+AppDep = Annotated[Rescue, Depends(get_app)]
 WriterDep = Annotated[PositionWriter, Depends(get_writer)]
 
 
@@ -45,7 +46,7 @@ def get_principal(
     if credentials is None or not credentials.credentials.strip():
         raise HTTPException(401, NO_TOKEN, headers={"WWW-Authenticate": "Bearer"})
     try:
-        principal = app.principal_for(credentials.credentials.strip())
+        principal = app.access.principal_for(credentials.credentials.strip())
     except Unauthenticated as error:
         raise HTTPException(401, str(error), headers={"WWW-Authenticate": "Bearer"}) from None
     identify(principal.name, principal.role)  # named on the request's log lines

@@ -10,8 +10,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from rescue.api import errors, metrics, pages, request_log
-from rescue.api.background import Background
-from rescue.api.hub import BoardHub
 from rescue.api.ratelimit import RateLimiter
 from rescue.api.routers import (
     audit,
@@ -24,10 +22,8 @@ from rescue.api.routers import (
     osmand,
     views,
 )
-from rescue.projections.runner import ProjectionRunner
-from rescue.projections.storage import ViewStore
-from rescue.services.application import RescueApp
-from rescue.services.positions import PositionWriter
+from rescue.bootstrap import bootstrap, start_server_parts
+from rescue.services.clock import Clock, utcnow
 from rescue.settings import Settings
 
 
@@ -47,31 +43,23 @@ def settle_heap() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
+    """The API over a store; `clock` is the services' notion of now (tests move it by hand)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        rescue = RescueApp(settings)
-        writer = PositionWriter(rescue)
-        background = Background(rescue)
-        hub = BoardHub(rescue.view, asyncio.get_running_loop())
-        projections = ProjectionRunner(rescue, ViewStore(settings.db))
-        rescue.view.subscribe(projections.wake)
-        projections.start()
-        api.state.projections = projections
+        rescue = bootstrap(settings, clock=clock)
+        parts = start_server_parts(rescue, asyncio.get_running_loop())
         api.state.rescue = rescue
-        api.state.positions = writer
-        api.state.hub = hub
-        background.start()
+        api.state.projections = parts.projections
+        api.state.positions = parts.positions
+        api.state.hub = parts.hub
         settle_heap()
         try:
             yield
         finally:
-            projections.stop()
-            hub.close()
-            background.stop()
-            writer.close()
+            parts.close()
             rescue.close()
 
     api = FastAPI(

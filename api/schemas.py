@@ -7,9 +7,9 @@ store an unbounded body.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rescue.domain.validation import (
     check_latitude,
@@ -18,32 +18,13 @@ from rescue.domain.validation import (
     check_phone,
     check_vin,
 )
-from rescue.domain.vocabulary import Capability, FaultCategory, Outcome, Tier
+from rescue.domain.vocabulary import Capability, FaultCategory, Tier
+from rescue.services.step_requests import Id, ShortText
 
 Latitude = Annotated[float, Field(allow_inf_nan=False), AfterValidator(check_latitude)]
 Longitude = Annotated[float, Field(allow_inf_nan=False), AfterValidator(check_longitude)]
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(max_length=2000)]
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Capabilities = Annotated[list[Capability], Field(min_length=1, max_length=6)]
-Finding = Literal[
-    "missed_maintenance",
-    "modified",
-    "accident",
-    "manual_maintenance",
-    "wear_consumable",
-    "misuse",
-    "wrong_fluid",
-    "non_original_part",
-    "delayed_report",
-    "environmental",
-    "unauthorized_repair",
-    "appearance_ageing",
-    "odometer_altered",
-    "indirect_loss",
-    "long_storage",
-    "undetermined",
-]
 
 
 class Strict(BaseModel):
@@ -152,52 +133,6 @@ class IncidentReported(BaseModel):
 class Dispatch(Strict):
     van_id: Id | None = None
     reason: LongText | None = None
-
-
-class Accept(Strict):
-    eta_min: float = Field(gt=0, le=24 * 60, allow_inf_nan=False)
-
-
-class Decline(Strict):
-    reason: ShortText
-
-
-class NoBody(Strict):
-    pass
-
-
-class Part(Strict):
-    part_no: Annotated[str, Field(min_length=1, max_length=40)]
-    name: ShortText
-    system: Literal["engine", "other"]
-    qty: int = Field(ge=1, le=1000)
-    original: bool
-
-
-class Diagnose(Strict):
-    cause: Annotated[str, Field(min_length=1, max_length=2000)]
-    parts: Annotated[list[Part], Field(max_length=100)] = []
-    findings: Annotated[list[Finding], Field(max_length=16)] = []
-
-
-class Resolve(Strict):
-    outcome: Outcome
-    tow_station_id: Id | None = None
-
-    @model_validator(mode="after")
-    def _tow_needs_a_destination(self) -> Resolve:
-        if self.outcome is Outcome.TOWED and self.tow_station_id is None:
-            raise ValueError("tow_station_id: say which station the vehicle is towed to")
-        return self
-
-
-class Complete(Strict):
-    customer_signed: bool
-    satisfaction: int | None = Field(None, ge=1, le=5)
-
-
-class Cancel(Strict):
-    reason: ShortText
 
 
 def dumped(model: BaseModel) -> dict[str, Any]:

@@ -30,14 +30,14 @@ from rescue.store.codec import POSITION_TOPICS, position_fix
 if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
 
-    from rescue.services.application import RescueApp
+    from rescue.services.store import RescueStore
 
 # How far past the moment the replay keeps reading for events decided before it.
 SETTLE = timedelta(minutes=2)
 PAGE = 2000
 
 
-def board_as_of(app: RescueApp, moment: datetime, *, stations: bool = False) -> dict[str, Any]:
+def board_as_of(app: RescueStore, moment: datetime, *, stations: bool = False) -> dict[str, Any]:
     """Vans (position, status) and open incidents as recorded up to `moment`."""
     view = LiveView()
     recorder, mapper = app.recorder, app.mapper

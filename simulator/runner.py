@@ -8,9 +8,9 @@ from datetime import datetime, time, timedelta
 
 import typer
 
+from rescue.bootstrap import bootstrap
 from rescue.domain.validation import CHINA_TZ
 from rescue.progress import progress_bar
-from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.simulator.audit import check_log
 from rescue.simulator.engine import SimTokens, Simulation
@@ -46,7 +46,7 @@ def run_simulate(
         province=province,
         station_id=station_id,
     )
-    app = RescueApp(settings)
+    app = bootstrap(settings)
     try:
         with progress_bar() as progress:
             if not app.view.stations:
@@ -96,9 +96,9 @@ def run_simulate(
     for error in report.errors[:20]:
         typer.echo(f"  error: {error}")
 
-    app = RescueApp(settings)
+    app = bootstrap(settings)
     try:
-        check = check_log(app, van_ids, report.incidents)
+        check = check_log(app.store, van_ids, report.incidents)
     finally:
         app.close()
     if check.problems:

@@ -1,6 +1,6 @@
 """Getting a store ready for a simulation: the network, and a real token per role and van.
 
-Tokens are issued with `RescueApp.add_user`, exactly as `rescue users add`
+Tokens are issued with `AccessService.add_user`, exactly as `rescue users add`
 does, so the simulator authenticates like any operator or tablet. These
 helpers write to the store directly and therefore need its URL (`--db`); the
 server may be running meanwhile, it reads other writers' events as they land.
@@ -12,10 +12,10 @@ from collections.abc import Iterable
 
 from rich.progress import Progress
 
+from rescue.bootstrap import Rescue
 from rescue.domain.actors import Actor
 from rescue.domain.vocabulary import Role
 from rescue.places.network import Network
-from rescue.services.application import RescueApp
 from rescue.services.network_import import import_network
 from rescue.simulator.engine import SimTokens
 
@@ -35,7 +35,7 @@ def network_subset(network: Network, provinces: Iterable[str]) -> Network:
 
 
 def load_with_progress(
-    app: RescueApp,
+    app: Rescue,
     network: Network,
     actor: Actor = SIM_ADMIN,
     *,
@@ -44,17 +44,15 @@ def load_with_progress(
 ) -> tuple[int, int]:
     """`import_network` advancing a progress bar; returns (stations, vans) added."""
     if progress is None:
-        return import_network(app, network, actor, chunk=chunk)
-    task = progress.add_task(
-        "loading the network", total=len(network.stations) + len(network.vans)
-    )
+        return import_network(app.network, network, actor, chunk=chunk)
+    task = progress.add_task("loading the network", total=len(network.stations) + len(network.vans))
     return import_network(
-        app, network, actor, chunk=chunk, advance=lambda done: progress.advance(task, done)
+        app.network, network, actor, chunk=chunk, advance=lambda done: progress.advance(task, done)
     )
 
 
 def issue_tokens(
-    app: RescueApp,
+    app: Rescue,
     van_ids: Iterable[str],
     *,
     prefix: str = "sim",
@@ -68,10 +66,10 @@ def issue_tokens(
         if progress is not None
         else None
     )
-    operator = app.add_user(f"{prefix}-operator", Role.OPERATOR, None, SIM_ADMIN)
+    operator = app.access.add_user(f"{prefix}-operator", Role.OPERATOR, None, SIM_ADMIN)
     crews: dict[str, str] = {}
     for van_id in vans:
-        crews[van_id] = app.add_user(f"{prefix}-crew-{van_id}", Role.CREW, van_id, SIM_ADMIN)
+        crews[van_id] = app.access.add_user(f"{prefix}-crew-{van_id}", Role.CREW, van_id, SIM_ADMIN)
         if progress is not None and task is not None:
             progress.advance(task)
     if progress is not None and task is not None:

@@ -1,7 +1,7 @@
 """Builders shared by the integration tests: apps on a store, small networks, call reports.
 
 Everything here talks to the application the way the product does (commands on
-`RescueApp`, or HTTP through `create_app`); the only shortcuts are reading the
+`Rescue`, or HTTP through `create_app`); the only shortcuts are reading the
 event log directly to count rows and to load every aggregate of a kind.
 """
 
@@ -20,13 +20,15 @@ from fastapi.testclient import TestClient
 
 import rescue.store.privacy
 from rescue.api.main import create_app
+from rescue.bootstrap import Rescue, bootstrap
+from rescue.domain.access import Principal
 from rescue.domain.actors import Actor
 from rescue.domain.incidents import Incident
 from rescue.domain.validation import vin_with_check_digit
 from rescue.domain.vans import Van
 from rescue.domain.vocabulary import VAN_BOUND_STATUSES, Capability, IncidentStatus
 from rescue.places.network import Network
-from rescue.services.application import Clock, Principal, RescueApp, load_network, utcnow
+from rescue.services.clock import Clock, utcnow
 from rescue.settings import Settings
 
 ADMIN = Actor(role="admin", name="t")
@@ -56,8 +58,8 @@ def settings_for(store_url: str, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def open_app(store_url: str, clock: Clock = utcnow, **overrides: Any) -> Iterator[RescueApp]:
-    app = RescueApp(settings_for(store_url, **overrides), clock=clock)
+def open_app(store_url: str, clock: Clock = utcnow, **overrides: Any) -> Iterator[Rescue]:
+    app = bootstrap(settings_for(store_url, **overrides), clock=clock)
     try:
         yield app
     finally:
@@ -98,13 +100,11 @@ def van(
     }
 
 
-def load(
-    app: RescueApp, stations: Sequence[dict[str, Any]], vans: Sequence[dict[str, Any]]
-) -> None:
-    load_network(app, stations, vans, ADMIN)
+def load(app: Rescue, stations: Sequence[dict[str, Any]], vans: Sequence[dict[str, Any]]) -> None:
+    app.network.load_network(stations, vans, ADMIN)
 
 
-def load_specs(app: RescueApp, net: Network) -> None:
+def load_specs(app: Rescue, net: Network) -> None:
     load(
         app,
         [dataclasses.asdict(s) for s in net.stations],
@@ -166,11 +166,11 @@ def crew(van_id: str) -> Principal:
     return Principal(f"crew-{van_id}", "crew", van_id)
 
 
-def reported(app: RescueApp, body: dict[str, Any]) -> str:
+def reported(app: Rescue, body: dict[str, Any]) -> str:
     """Reports a call as the operator; returns the new incident's id."""
-    reply = app.report_incident(body, OPERATOR.actor)
-    assert reply.status_code == 201, reply
-    return str(reply.body["incident_id"])
+    result = app.dispatch.report_incident(body, OPERATOR.actor)
+    assert result.created, result
+    return str(result.body["incident_id"])
 
 
 # A repair on site, step by step, as a crew sends it over HTTP or its socket.
@@ -185,54 +185,56 @@ REPAIR_STEPS: list[tuple[str, dict[str, Any] | None]] = [
 
 
 def work_to_completion(
-    app: RescueApp, incident_id: str, van_id: str, *, tow_station_id: str | None = None
+    app: Rescue, incident_id: str, van_id: str, *, tow_station_id: str | None = None
 ) -> None:
     """The crew of `van_id` accepts, drives out, fixes or tows, and completes."""
     crew_of_van = crew(van_id)
-    app.step(incident_id, "accept", {"eta_min": 20.0}, crew_of_van)
-    app.step(incident_id, "depart", {}, crew_of_van)
-    app.step(incident_id, "arrive", {}, crew_of_van)
+    app.steps.take(incident_id, "accept", {"eta_min": 20.0}, crew_of_van)
+    app.steps.take(incident_id, "depart", {}, crew_of_van)
+    app.steps.take(incident_id, "arrive", {}, crew_of_van)
     if tow_station_id is None:
         resolution = {"outcome": "repaired_on_site", "tow_station_id": None}
     else:
         resolution = {"outcome": "towed", "tow_station_id": tow_station_id}
-    app.step(incident_id, "resolve", resolution, crew_of_van)
-    app.step(incident_id, "complete", {"customer_signed": True, "satisfaction": 5}, crew_of_van)
+    app.steps.take(incident_id, "resolve", resolution, crew_of_van)
+    app.steps.take(
+        incident_id, "complete", {"customer_signed": True, "satisfaction": 5}, crew_of_van
+    )
 
 
 # -- reading the log ----------------------------------------------------------------
 
 
-def notification_count(app: RescueApp) -> int:
-    return len(app.recorder.select_notifications(start=None, limit=10**6))
+def notification_count(app: Rescue) -> int:
+    return len(app.store.recorder.select_notifications(start=None, limit=10**6))
 
 
-def ids_with(app: RescueApp, event_class: type) -> list[UUID]:
+def ids_with(app: Rescue, event_class: type) -> list[UUID]:
     """Originator ids of every stored event of one class, in log order."""
-    notes = app.recorder.select_notifications(
+    notes = app.store.recorder.select_notifications(
         start=None, limit=10**6, topics=[get_topic(event_class)]
     )
     return [n.originator_id for n in notes]
 
 
-def all_incidents(app: RescueApp) -> list[Incident]:
-    return [app.repository.get(i) for i in ids_with(app, Incident.Reported)]
+def all_incidents(app: Rescue) -> list[Incident]:
+    return [app.store.repository.get(i) for i in ids_with(app, Incident.Reported)]
 
 
-def all_vans(app: RescueApp) -> list[Van]:
-    return [app.repository.get(i) for i in ids_with(app, Van.Registered)]
+def all_vans(app: Rescue) -> list[Van]:
+    return [app.store.repository.get(i) for i in ids_with(app, Van.Registered)]
 
 
-def event_types(app: RescueApp, incident_id: str) -> list[str]:
-    return [e["type"] for e in app.history(incident_id, None, with_caller=False)["events"]]
+def event_types(app: Rescue, incident_id: str) -> list[str]:
+    return [e["type"] for e in app.queries.history(incident_id, None, with_caller=False)["events"]]
 
 
-def offered_events(app: RescueApp, incident_id: str) -> list[dict[str, Any]]:
-    events = app.history(incident_id, None, with_caller=False)["events"]
+def offered_events(app: Rescue, incident_id: str) -> list[dict[str, Any]]:
+    events = app.queries.history(incident_id, None, with_caller=False)["events"]
     return [e for e in events if e["type"] == "Offered"]
 
 
-def binding_violations(app: RescueApp) -> list[str]:
+def binding_violations(app: Rescue) -> list[str]:
     """Every way the store breaks "a van and its incident point at each other, one to one".
 
     Read from the store (not the live view): all incidents and all vans.
@@ -290,7 +292,7 @@ class HttpWorld:
     """A served app with the line network V1, V2 and a token per kind of user."""
 
     client: TestClient
-    app: RescueApp
+    app: Rescue
     headers: dict[str, dict[str, str]]
 
     def post(self, path: str, who: str | None, **kwargs: Any) -> Any:
@@ -314,12 +316,12 @@ USERS: dict[str, tuple[str, str | None]] = {
 
 
 @contextmanager
-def served(store_url: str, **overrides: Any) -> Iterator[HttpWorld]:
-    with TestClient(create_app(settings_for(store_url, **overrides))) as client:
-        app: RescueApp = client.app.state.rescue  # type: ignore[attr-defined]
+def served(store_url: str, clock: Clock = utcnow, **overrides: Any) -> Iterator[HttpWorld]:
+    with TestClient(create_app(settings_for(store_url, **overrides), clock=clock)) as client:
+        app: Rescue = client.app.state.rescue  # type: ignore[attr-defined]
         load(app, *line_network(2))
         headers = {
-            who: bearer(app.add_user(f"user-{who}", role, van_id, ADMIN))
+            who: bearer(app.access.add_user(f"user-{who}", role, van_id, ADMIN))
             for who, (role, van_id) in USERS.items()
         }
         yield HttpWorld(client, app, headers)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
+from rescue.bootstrap import bootstrap
 from rescue.domain.actors import Actor
 from rescue.places.network import Network
-from rescue.services.application import RescueApp, load_network
 from rescue.settings import Settings
 
 ADMIN = Actor(role="admin", name="tests")
@@ -82,15 +82,16 @@ def seed(
     settings: Settings, network: Network, users: dict[str, tuple[str, str | None]]
 ) -> dict[str, str]:
     """Loads a network and users into the store; returns name -> token."""
-    app = RescueApp(settings)
+    app = bootstrap(settings)
     try:
-        load_network(
-            app,
+        app.network.load_network(
             [dataclasses.asdict(s) for s in network.stations],
             [dataclasses.asdict(v) for v in network.vans],
             ADMIN,
         )
-        return {name: app.add_user(name, role, van, ADMIN) for name, (role, van) in users.items()}
+        return {
+            name: app.access.add_user(name, role, van, ADMIN) for name, (role, van) in users.items()
+        }
     finally:
         app.close()
 

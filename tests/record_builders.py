@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rescue.services.application import RescueApp
+from rescue.bootstrap import Rescue
 from tests.builders import OPERATOR, crew, report, reported
 
 ENGINE_PART = {
@@ -30,7 +30,7 @@ def call(
 
 
 def worked(
-    app: RescueApp,
+    app: Rescue,
     body: dict[str, Any],
     *,
     van_id: str = "V1",
@@ -42,12 +42,12 @@ def worked(
 ) -> str:
     """Reports the call, sends the nearest van and works the job to completion; the incident id."""
     incident_id = reported(app, body)
-    app.dispatch(incident_id, OPERATOR.actor)
+    app.dispatch.dispatch(incident_id, OPERATOR.actor)
     hands = crew(van_id)
-    app.step(incident_id, "accept", {"eta_min": 15.0}, hands)
-    app.step(incident_id, "depart", {}, hands)
-    app.step(incident_id, "arrive", {}, hands)
-    app.step(
+    app.steps.take(incident_id, "accept", {"eta_min": 15.0}, hands)
+    app.steps.take(incident_id, "depart", {}, hands)
+    app.steps.take(incident_id, "arrive", {}, hands)
+    app.steps.take(
         incident_id,
         "diagnose",
         {
@@ -57,13 +57,17 @@ def worked(
         },
         hands,
     )
-    app.step(incident_id, "resolve", {"outcome": "repaired_on_site", "tow_station_id": None}, hands)
+    app.steps.take(
+        incident_id, "resolve", {"outcome": "repaired_on_site", "tow_station_id": None}, hands
+    )
     if complete:
-        app.step(incident_id, "complete", {"customer_signed": signed, "satisfaction": 4}, hands)
+        app.steps.take(
+            incident_id, "complete", {"customer_signed": signed, "satisfaction": 4}, hands
+        )
     return incident_id
 
 
-def history_events(app: RescueApp, incident_id: str) -> dict[str, dict[str, Any]]:
+def history_events(app: Rescue, incident_id: str) -> dict[str, dict[str, Any]]:
     """The incident's events by type (the latest of each type)."""
-    events = app.history(incident_id, None, with_caller=False)["events"]
+    events = app.queries.history(incident_id, None, with_caller=False)["events"]
     return {e["type"]: e for e in events}

@@ -9,9 +9,9 @@ from fastapi import APIRouter, HTTPException, Query
 
 from rescue.api.deps import AppDep, DeskDep, roles
 from rescue.api.responses import SIGNED_IN, answers
+from rescue.domain.access import Principal
 from rescue.domain.vocabulary import Role
 from rescue.projections.timetravel import board_as_of
-from rescue.services.application import Principal
 from rescue.services.audit import export_incident, verify
 
 router = APIRouter(prefix="/api", tags=["audit"], responses=answers(*SIGNED_IN, 403))
@@ -41,7 +41,7 @@ def board(
                 }
             ],
         )
-    return board_as_of(app, as_of or app.clock(), stations=stations)
+    return board_as_of(app.store, as_of or app.clock(), stations=stations)
 
 
 @router.get("/incidents/{incident_id}/export", responses=answers(404, 422))
@@ -58,10 +58,10 @@ def export(
     Operators and auditors see the caller's name and phone unless they ask for
     a masked export; for admins they are always masked.
     """
-    return export_incident(app, incident_id, principal.role, principal.name, masked=masked)
+    return export_incident(app.queries, incident_id, principal.role, principal.name, masked=masked)
 
 
 @router.get("/audit/verify")
 def verify_chain(app: AppDep, _: VerifierDep) -> dict[str, Any]:
     """Recomputes the hash chain over the whole log; names the first bad event (auditor, admin)."""
-    return verify(app.recorder).as_dict()  # type: ignore[arg-type]
+    return verify(app.store.recorder).as_dict()  # type: ignore[arg-type]

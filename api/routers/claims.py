@@ -10,11 +10,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rescue.api.deps import AdminDep, AppDep, DeskDep, IdempotencyHeader, roles
-from rescue.api.replies import idempotency_key, respond
+from rescue.api.replies import run_command
 from rescue.api.responses import SIGNED_IN, answers
+from rescue.domain.access import Principal
 from rescue.domain.vocabulary import Role
-from rescue.services.aftersales import aftersales_for
-from rescue.services.application import Principal
 
 # Every claim route names an incident and needs a role: these answers hold for all of them.
 router = APIRouter(
@@ -59,15 +58,10 @@ class SettleClaim(Strict):
     reference: Reference | None = None
 
 
-def _post(request: Request, principal: Principal, key: str | None, body: BaseModel | None) -> Any:
-    data = body.model_dump(mode="json") if body is not None else {}
-    return idempotency_key(principal, key, request.url.path, data)
-
-
 @router.get("")
 def get_claim(incident_id: str, app: AppDep, _: DeskDep) -> dict[str, Any]:
     """The warranty decision and the claim form, each field citing its event (operator, auditor)."""
-    return aftersales_for(app).claim(incident_id)
+    return app.aftersales.claim(incident_id)
 
 
 @router.post("/approval", responses=COMMAND)
@@ -80,11 +74,14 @@ def decide_approval(
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
     """Settles a needs_approval claim citing maintenance evidence (admin: after-sales)."""
-    idem = _post(request, admin, key, body)
-    return respond(
-        aftersales_for(app).decide_approval(
+    return run_command(
+        request,
+        admin,
+        key,
+        body,
+        lambda _, idem: app.aftersales.decide_approval(
             incident_id, body.approved, body.evidence, admin.actor, idem
-        )
+        ),
     )
 
 
@@ -97,8 +94,13 @@ def submit_claim(
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
     """Submits the drafted claim to the maker; needs the customer's sign-off (operator, admin)."""
-    idem = _post(request, principal, key, None)
-    return respond(aftersales_for(app).submit_claim(incident_id, principal.actor, idem))
+    return run_command(
+        request,
+        principal,
+        key,
+        None,
+        lambda _, idem: app.aftersales.submit_claim(incident_id, principal.actor, idem),
+    )
 
 
 @router.post("/answer", responses=COMMAND)
@@ -111,11 +113,14 @@ def answer_claim(
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
     """Records the maker's answer: approved, or rejected with a reason (admin)."""
-    idem = _post(request, admin, key, body)
-    return respond(
-        aftersales_for(app).answer_claim(
+    return run_command(
+        request,
+        admin,
+        key,
+        body,
+        lambda _, idem: app.aftersales.answer_claim(
             incident_id, body.approved, body.reason, body.reference, admin.actor, idem
-        )
+        ),
     )
 
 
@@ -129,9 +134,12 @@ def settle_claim(
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
     """Records the settlement (索赔结算) of an approved claim (admin)."""
-    idem = _post(request, admin, key, body)
-    return respond(
-        aftersales_for(app).settle_claim(
+    return run_command(
+        request,
+        admin,
+        key,
+        body,
+        lambda _, idem: app.aftersales.settle_claim(
             incident_id, body.amount, body.reference, admin.actor, idem
-        )
+        ),
     )

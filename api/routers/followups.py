@@ -10,9 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rescue.api.deps import AppDep, DeskDep, IdempotencyHeader, OperatorDep
-from rescue.api.replies import idempotency_key, respond
+from rescue.api.replies import run_command
 from rescue.api.responses import SIGNED_IN, answers
-from rescue.services.aftersales import aftersales_for
 
 router = APIRouter(prefix="/api", tags=["follow-ups"], responses=answers(*SIGNED_IN, 403))
 COMMAND = answers(404, 409, 422)
@@ -77,13 +76,13 @@ def worklist(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
     """The follow-up calls due, longest waiting first, with caller and reminders (operator)."""
-    return aftersales_for(app).worklist(_aware(due_before, "due_before"), limit)
+    return app.aftersales.worklist(_aware(due_before, "due_before"), limit)
 
 
 @router.get("/incidents/{incident_id}/followup", responses=answers(404))
 def get_followup(incident_id: str, app: AppDep, _: DeskDep) -> dict[str, Any]:
     """An incident's follow-up call: when due, attempts, outcome (operator, auditor)."""
-    return aftersales_for(app).followup(incident_id, with_caller=True)
+    return app.aftersales.followup(incident_id, with_caller=True)
 
 
 @router.post("/incidents/{incident_id}/followup/calls", responses=COMMAND)
@@ -96,9 +95,13 @@ def record_call(
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
     """Records a call; a score of 2 or less, or a complaint, opens a complaint (operator)."""
-    data = body.model_dump(mode="json")
-    idem = idempotency_key(operator, key, request.url.path, data)
-    return respond(aftersales_for(app).record_call(incident_id, data, operator.actor, idem))
+    return run_command(
+        request,
+        operator,
+        key,
+        body,
+        lambda data, idem: app.aftersales.record_call(incident_id, data, operator.actor, idem),
+    )
 
 
 @router.get("/complaints", responses=answers(422))
@@ -109,13 +112,13 @@ def list_complaints(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
     """Complaints not yet closed, the earliest due first (operator, auditor)."""
-    return aftersales_for(app).complaints(status, limit)
+    return app.aftersales.complaints(status, limit)
 
 
 @router.get("/incidents/{incident_id}/complaint", responses=answers(404))
 def get_complaint(incident_id: str, app: AppDep, _: DeskDep) -> dict[str, Any]:
     """An incident's complaint and its life (operator, auditor)."""
-    return aftersales_for(app).complaint(incident_id)
+    return app.aftersales.complaint(incident_id)
 
 
 @router.post("/incidents/{incident_id}/complaint", status_code=201, responses=COMMAND)
@@ -128,8 +131,13 @@ def open_complaint(
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
     """Records a complaint the customer made directly (the complaint hotline) (operator)."""
-    idem = idempotency_key(operator, key, request.url.path, body.model_dump(mode="json"))
-    return respond(aftersales_for(app).open_complaint(incident_id, body.text, operator.actor, idem))
+    return run_command(
+        request,
+        operator,
+        key,
+        body,
+        lambda _, idem: app.aftersales.open_complaint(incident_id, body.text, operator.actor, idem),
+    )
 
 
 @router.post("/incidents/{incident_id}/complaint/answer", responses=COMMAND)
@@ -142,9 +150,14 @@ def answer_complaint(
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
     """Records the answer given to the customer (operator)."""
-    idem = idempotency_key(operator, key, request.url.path, body.model_dump(mode="json"))
-    return respond(
-        aftersales_for(app).answer_complaint(incident_id, body.text, operator.actor, idem)
+    return run_command(
+        request,
+        operator,
+        key,
+        body,
+        lambda _, idem: app.aftersales.answer_complaint(
+            incident_id, body.text, operator.actor, idem
+        ),
     )
 
 
@@ -158,8 +171,13 @@ def close_complaint(
     body: CloseComplaint | None = None,
 ) -> JSONResponse:
     """Closes an answered complaint (operator)."""
-    body = body or CloseComplaint()
-    idem = idempotency_key(operator, key, request.url.path, body.model_dump(mode="json"))
-    return respond(
-        aftersales_for(app).close_complaint(incident_id, body.resolution, operator.actor, idem)
+    asked = body or CloseComplaint()
+    return run_command(
+        request,
+        operator,
+        key,
+        asked,
+        lambda _, idem: app.aftersales.close_complaint(
+            incident_id, asked.resolution, operator.actor, idem
+        ),
     )

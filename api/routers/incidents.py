@@ -19,23 +19,14 @@ from rescue.api.deps import (
     IdempotencyHeader,
     OperatorDep,
 )
-from rescue.api.replies import idempotency_key, respond
+from rescue.api.replies import run_command
 from rescue.api.responses import SIGNED_IN, answers
-from rescue.api.schemas import (
-    Accept,
-    Cancel,
-    Complete,
-    Decline,
-    Diagnose,
-    Dispatch,
-    IncidentReported,
-    NoBody,
-    ReportIncident,
-    Resolve,
-    dumped,
-)
+from rescue.api.schemas import Dispatch, IncidentReported, ReportIncident
+from rescue.bootstrap import Rescue
+from rescue.domain.access import Principal
 from rescue.domain.vocabulary import IncidentStatus, Role
-from rescue.services.application import Principal, RescueApp
+from rescue.services.step_requests import NoBody
+from rescue.services.steps import STEPS, Step
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
@@ -54,9 +45,13 @@ def report_incident(
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
     """Records a breakdown call and answers with the nearest capable vans (operator)."""
-    data = dumped(body)
-    idem = idempotency_key(operator, key, request.url.path, data)
-    return respond(app.report_incident(data, operator.actor, idem))
+    return run_command(
+        request,
+        operator,
+        key,
+        body,
+        lambda data, idem: app.dispatch.report_incident(data, operator.actor, idem),
+    )
 
 
 @router.get("", responses=answers(*SIGNED_IN, 403, 422))
@@ -75,12 +70,12 @@ def list_incidents(
 def get_incident(incident_id: str, app: AppDep, principal: AnyRoleDep) -> dict[str, Any]:
     """Shows an incident as it stands now (operator, auditor, or the crew of its van)."""
     if principal.role == Role.CREW:
-        incident = app.incident(incident_id)
+        incident = app.queries.incident(incident_id)
         if incident.van_id != principal.van_id:
             raise HTTPException(403, "this incident is not with your van")
     elif principal.role not in (Role.OPERATOR, Role.AUDITOR):
         raise HTTPException(403, "this needs the operator, auditor or crew role")
-    return app.incident_details(incident_id, with_caller=True)
+    return app.queries.incident_details(incident_id, with_caller=True)
 
 
 @router.get("/{incident_id}/history", responses=answers(*SIGNED_IN, 403, 404, 422))
@@ -102,7 +97,7 @@ def incident_history(
                 }
             ],
         )
-    return app.history(incident_id, as_of, with_caller=True)
+    return app.queries.history(incident_id, as_of, with_caller=True)
 
 
 @router.post("/{incident_id}/dispatch", responses=answers(*SIGNED_IN, 403, 404, 409, 422))
@@ -115,39 +110,36 @@ def dispatch(
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
     """Offers the job to the nearest capable van, or to a named van with a reason (operator)."""
-    data = dumped(body)
-    idem = idempotency_key(operator, key, request.url.path, data)
-    return respond(app.dispatch(incident_id, operator.actor, body.van_id, body.reason, idem))
+    return run_command(
+        request,
+        operator,
+        key,
+        body,
+        lambda _, idem: app.dispatch.dispatch(
+            incident_id, operator.actor, body.van_id, body.reason, idem
+        ),
+    )
 
 
-def _step(
-    app: RescueApp,
-    incident_id: str,
-    action: str,
-    body: BaseModel,
-    principal: Principal,
-    request: Request,
-    key: str | None,
-) -> JSONResponse:
-    data = dumped(body)
-    idem = idempotency_key(principal, key, request.url.path, data)
-    return respond(app.step(incident_id, action, data, principal, idem))
-
-
-def _step_route(
-    action: str, model: type[BaseModel], doc: str, who: Any
-) -> Callable[..., JSONResponse]:
+def _step_route(step: Step, who: Any) -> Callable[..., JSONResponse]:
     """A route for one step; a step without fields also accepts an empty request body."""
+    model = step.request
 
     def handler(
         incident_id: str,
         request: Request,
-        app: RescueApp,
+        app: Rescue,
         principal: Principal,
         key: str | None = None,
         body: BaseModel | None = None,
     ) -> JSONResponse:
-        return _step(app, incident_id, action, body or model(), principal, request, key)
+        return run_command(
+            request,
+            principal,
+            key,
+            body or model(),
+            lambda data, idem: app.steps.take(incident_id, step.action, data, principal, idem),
+        )
 
     body_param = inspect.Parameter(
         "body",
@@ -167,43 +159,19 @@ def _step_route(
             body_param,
         ]
     )
-    handler.__doc__ = doc
-    handler.__name__ = action
+    handler.__doc__ = step.summary
+    handler.__name__ = step.action
     return handler
 
 
-_CREW_STEPS: list[tuple[str, type[BaseModel], str]] = [
-    ("accept", Accept, "Accepts the offered job with an ETA in minutes (crew of the offered van)."),
-    (
-        "decline",
-        Decline,
-        "Declines the offer with a reason; the next nearest van is offered (crew).",
-    ),
-    ("depart", NoBody, "The van sets off to the scene (crew of the assigned van)."),
-    ("arrive", NoBody, "The van is on scene (crew of the assigned van)."),
-    (
-        "diagnose",
-        Diagnose,
-        "Records cause, parts and warranty findings (crew of the assigned van).",
-    ),
-    ("resolve", Resolve, "Repaired on site, or towed to a station (crew of the assigned van)."),
-    (
-        "complete",
-        Complete,
-        "The job is done, with the customer's sign-off (crew of the assigned van).",
-    ),
-]
-_OPERATOR_STEPS: list[tuple[str, type[BaseModel], str]] = [
-    ("cancel", Cancel, "Cancels an open incident with a reason; its van is freed (operator)."),
-    ("close", NoBody, "Closes a completed incident (operator)."),
-]
+# Who may take a step, as the route's dependency: a role check answered 403.
+_ROLE_DEPS: dict[Role, Any] = {Role.CREW: CrewDep, Role.OPERATOR: OperatorDep}
 
-for _steps, _who in ((_CREW_STEPS, CrewDep), (_OPERATOR_STEPS, OperatorDep)):
-    for _action, _model, _doc in _steps:
-        router.add_api_route(
-            f"/{{incident_id}}/{_action}",
-            _step_route(_action, _model, _doc, _who),
-            methods=["POST"],
-            summary=_doc.split(" (")[0],
-            responses=answers(*SIGNED_IN, 403, 404, 409, 422),
-        )
+for _step in STEPS.values():
+    router.add_api_route(
+        f"/{{incident_id}}/{_step.action}",
+        _step_route(_step, _ROLE_DEPS[_step.role]),
+        methods=["POST"],
+        summary=_step.summary.split(" (")[0],
+        responses=answers(*SIGNED_IN, 403, 404, 409, 422),
+    )

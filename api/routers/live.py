@@ -39,7 +39,23 @@ from starlette.concurrency import run_in_threadpool
 
 from rescue.api.deps import DeskDep
 from rescue.api.errors import RETRY_AFTER_S, status_of
-from rescue.api.hub import (
+from rescue.api.position_input import BadPositions, read_positions
+from rescue.api.ratelimit import RateLimiter, retry_after
+from rescue.api.replies import idempotency_key, status_of_result
+from rescue.api.responses import SIGNED_IN, answers
+from rescue.api.schemas import dumped
+from rescue.bootstrap import Rescue
+from rescue.domain.access import Principal
+from rescue.domain.errors import (
+    Conflict,
+    Invalid,
+    RescueError,
+    Unauthenticated,
+    Unavailable,
+)
+from rescue.domain.vocabulary import Role
+from rescue.projections.changes import board_changes, van_status
+from rescue.projections.hub import (
     TOO_SLOW,
     BoardHub,
     Chunk,
@@ -52,30 +68,8 @@ from rescue.api.hub import (
     frame,
     station_filter,
 )
-from rescue.api.position_input import BadPositions, read_positions
-from rescue.api.ratelimit import RateLimiter, retry_after
-from rescue.api.responses import SIGNED_IN, answers
-from rescue.api.schemas import (
-    Accept,
-    Complete,
-    Decline,
-    Diagnose,
-    NoBody,
-    Resolve,
-    dumped,
-)
-from rescue.domain.errors import (
-    Conflict,
-    Invalid,
-    RescueError,
-    Unauthenticated,
-    Unavailable,
-)
-from rescue.domain.idempotency import IdempotencyKey
-from rescue.domain.vocabulary import Role
-from rescue.projections.changes import board_changes, van_status
-from rescue.services.application import Principal, RescueApp
 from rescue.services.positions import PositionWriter
+from rescue.services.steps import STEPS, Step
 
 router = APIRouter()
 HEARTBEAT_S = 15.0
@@ -86,15 +80,8 @@ MAX_FRAME_BYTES = 256 * 1024
 NOT_TEXT = 1003  # RFC 6455: a data type the endpoint cannot accept
 TOO_BIG = 1009  # RFC 6455: a message too big to process
 TOO_MANY = 4429  # like HTTP 429: over the account's rate limit
-CREW_STEPS: dict[str, type[Any]] = {
-    "accept": Accept,
-    "decline": Decline,
-    "depart": NoBody,
-    "arrive": NoBody,
-    "diagnose": Diagnose,
-    "resolve": Resolve,
-    "complete": Complete,
-}
+# The steps a crew takes, from the one table of steps the REST routes serve too.
+CREW_STEPS: dict[str, Step] = {a: s for a, s in STEPS.items() if s.role is Role.CREW}
 
 
 class Refused(Exception):
@@ -104,7 +91,7 @@ class Refused(Exception):
         self.reason = reason
 
 
-async def _authenticate(ws: WebSocket, app: RescueApp, roles: set[str]) -> Principal:
+async def _authenticate(ws: WebSocket, app: Rescue, roles: set[str]) -> Principal:
     token = ws.query_params.get("token")
     if token is None:
         try:
@@ -115,7 +102,7 @@ async def _authenticate(ws: WebSocket, app: RescueApp, roles: set[str]) -> Princ
     if not isinstance(token, str) or not token:
         raise Refused(4401, 'send a token: ?token= or a first message {"token": ...}')
     try:
-        principal = await run_in_threadpool(app.principal_for, token)
+        principal = await run_in_threadpool(app.access.principal_for, token)
     except Unauthenticated as error:
         raise Refused(4401, str(error)) from None
     if principal.role not in roles:
@@ -189,18 +176,18 @@ async def _drain_incoming(ws: WebSocket, principal: Principal) -> None:
         await _receive_frame(ws, principal)
 
 
-def _replay(app: RescueApp, after: int, upto: int) -> list[Entry]:
+def _replay(app: Rescue, after: int, upto: int) -> list[Entry]:
     """The change frames of the events after `after` up to `upto`, from the stored log."""
     frames: list[Entry] = []
     position = after
     while position < upto:
-        page = app.recorder.select_notifications(
+        page = app.store.recorder.select_notifications(
             start=position, limit=1000, stop=upto, inclusive_of_start=False
         )
         if not page:
             break
         for notification in page:
-            event = app.mapper.to_domain_event(notification)
+            event = app.store.mapper.to_domain_event(notification)
             for item in board_changes(event, app.view.van_ids):
                 frames.append(entry(notification.id, item, frame(notification.id, item)))
             position = notification.id
@@ -232,7 +219,7 @@ def _parse_board_params(ws: WebSocket) -> tuple[int | None, Any, str | None]:
 @router.websocket("/ws/board")
 async def board_feed(ws: WebSocket) -> None:
     await ws.accept()
-    app: RescueApp = ws.app.state.rescue
+    app: Rescue = ws.app.state.rescue
     hub: BoardHub = ws.app.state.hub
     async with _session(ws, hub) as session:
         after, bbox, station = _parse_board_params(ws)
@@ -324,7 +311,7 @@ async def _close_dropped(ws: WebSocket, client: Client) -> None:
 @router.websocket("/ws/crew")
 async def crew_feed(ws: WebSocket) -> None:
     await ws.accept()
-    app: RescueApp = ws.app.state.rescue
+    app: Rescue = ws.app.state.rescue
     hub: BoardHub = ws.app.state.hub
     writer: PositionWriter = ws.app.state.positions
     async with _session(ws, hub) as session:
@@ -344,13 +331,13 @@ async def crew_feed(ws: WebSocket) -> None:
         await _serve(ws, client, hub, _crew_commands(ws, app, writer, principal))
 
 
-def _crew_snapshot(app: RescueApp, van_id: str) -> dict[str, Any]:
+def _crew_snapshot(app: Rescue, van_id: str) -> dict[str, Any]:
     with app.view.lock:
         position = app.view.position
         van = dict(app.view.vans.get(van_id, {}))
     job = None
     if van.get("incident_id"):
-        job = app.incident_details(van["incident_id"], with_caller=True)
+        job = app.queries.incident_details(van["incident_id"], with_caller=True)
     return {
         "log_position": position,
         "van": {**van, "status": van_status(van)} if van else None,
@@ -359,7 +346,7 @@ def _crew_snapshot(app: RescueApp, van_id: str) -> dict[str, Any]:
 
 
 async def _crew_commands(
-    ws: WebSocket, app: RescueApp, writer: PositionWriter, principal: Principal
+    ws: WebSocket, app: Rescue, writer: PositionWriter, principal: Principal
 ) -> None:
     while True:
         message = await _receive_frame(ws, principal)
@@ -379,7 +366,7 @@ async def _crew_commands(
 
 
 def _crew_command(
-    app: RescueApp, writer: PositionWriter, principal: Principal, command: dict[str, Any]
+    app: Rescue, writer: PositionWriter, principal: Principal, command: dict[str, Any]
 ) -> tuple[int, Any]:
     """The same rules and idempotency as the REST routes; answers (status, body)."""
     key = command.get("key")
@@ -388,17 +375,17 @@ def _crew_command(
     try:
         if command.get("type") == "step":
             action = command.get("action")
-            model = CREW_STEPS.get(action) if isinstance(action, str) else None
-            if model is None:
+            step = CREW_STEPS.get(action) if isinstance(action, str) else None
+            if step is None:
                 return 422, {"detail": f"action must be one of {sorted(CREW_STEPS)}"}
             incident_id = command.get("incident_id")
-            if not isinstance(incident_id, str) or not isinstance(action, str):
+            if not isinstance(incident_id, str):
                 return 422, {"detail": "incident_id is required"}
-            data = dumped(model.model_validate(command.get("data") or {}))
-            path = f"/api/incidents/{incident_id}/{action}"
-            idem = _key(principal, key, path, data)
-            reply = app.step(incident_id, action, data, principal, idem)
-            return reply.status_code, reply.body
+            data = dumped(step.request.model_validate(command.get("data") or {}))
+            path = f"/api/incidents/{incident_id}/{step.action}"
+            idem = idempotency_key(principal, key, path, data)
+            result = app.steps.take(incident_id, step.action, data, principal, idem)
+            return status_of_result(result), result.body
         return 422, {"detail": "type must be positions or step"}
     except ValidationError as error:
         return 422, {"detail": orjson.loads(error.json(include_input=False))}
@@ -421,7 +408,7 @@ def _refusal(error: RescueError) -> tuple[int, dict[str, Any]]:
 
 
 async def _crew_positions(
-    app: RescueApp, writer: PositionWriter, principal: Principal, command: dict[str, Any]
+    app: Rescue, writer: PositionWriter, principal: Principal, command: dict[str, Any]
 ) -> tuple[int, Any]:
     key = command.get("key")
     if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
@@ -436,18 +423,12 @@ async def _crew_positions(
         )
     except BadPositions as error:
         return 422, {"detail": error.details}
-    idem = _key(principal, key, f"/api/vans/{van_id}/positions", data)
+    idem = idempotency_key(principal, key, f"/api/vans/{van_id}/positions", data)
     try:
-        reply = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
+        result = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
     except RescueError as error:
         return _refusal(error)
-    return reply.status_code, reply.body
-
-
-def _key(principal: Principal, key: str | None, path: str, body: Any) -> IdempotencyKey | None:
-    if key is None:
-        return None
-    return IdempotencyKey.for_request(principal.name, key, "POST", path, body)
+    return 202, result.body
 
 
 @router.get("/api/feeds", tags=["live"], responses=answers(*SIGNED_IN, 403))

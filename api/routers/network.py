@@ -17,9 +17,10 @@ from rescue.api.deps import (
     require_own_van,
 )
 from rescue.api.position_input import BODY_SCHEMA, BadPositions, read_positions
-from rescue.api.replies import idempotency_key, respond
+from rescue.api.replies import idempotency_key, respond, run_command
 from rescue.api.responses import SIGNED_IN, answers
-from rescue.api.schemas import ChangeShift, RegisterStation, RegisterVan, dumped
+from rescue.api.schemas import ChangeShift, RegisterStation, RegisterVan
+from rescue.domain.errors import Invalid
 from rescue.domain.vocabulary import Role
 from rescue.projections.changes import van_status
 
@@ -35,9 +36,13 @@ def register_station(
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
     """Registers a station of the network (admin)."""
-    data = dumped(body)
-    idem = idempotency_key(admin, key, request.url.path, data)
-    return respond(app.register_station(data, admin.actor, idem))
+    return run_command(
+        request,
+        admin,
+        key,
+        body,
+        lambda data, idem: app.network.register_station(data, admin.actor, idem),
+    )
 
 
 @router.get("/stations", responses=answers(*SIGNED_IN))
@@ -55,9 +60,13 @@ def register_van(
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
     """Registers a van at a station with what it carries (admin)."""
-    data = dumped(body)
-    idem = idempotency_key(admin, key, request.url.path, data)
-    return respond(app.register_van(data, admin.actor, idem))
+    return run_command(
+        request,
+        admin,
+        key,
+        body,
+        lambda data, idem: app.network.register_van(data, admin.actor, idem),
+    )
 
 
 @router.get("/vans", responses=answers(*SIGNED_IN))
@@ -71,7 +80,7 @@ def list_vans(app: AppDep, _: AnyRoleDep) -> list[dict[str, Any]]:
 @router.get("/vans/{van_id}", responses=answers(*SIGNED_IN, 404))
 def get_van(van_id: str, app: AppDep, _: AnyRoleDep) -> dict[str, Any]:
     """Shows one van as stored."""
-    return app.van(van_id).as_public()
+    return app.runner.van(van_id).as_public()
 
 
 @router.post("/vans/{van_id}/shift", responses=answers(*SIGNED_IN, 403, 404, 409, 422))
@@ -87,9 +96,13 @@ def change_shift(
     if principal.role not in (Role.CREW, Role.OPERATOR, Role.ADMIN):
         raise HTTPException(403, "this needs the crew, operator or admin role")
     require_own_van(principal, van_id)
-    data = dumped(body)
-    idem = idempotency_key(principal, key, request.url.path, data)
-    return respond(app.change_shift(van_id, body.on_duty, principal.actor, idem))
+    return run_command(
+        request,
+        principal,
+        key,
+        body,
+        lambda _, idem: app.network.change_shift(van_id, body.on_duty, principal.actor, idem),
+    )
 
 
 @router.post(
@@ -128,7 +141,10 @@ async def report_positions(
     except BadPositions as error:
         raise HTTPException(422, error.details) from None
     idem = idempotency_key(principal, key, request.url.path, data)
-    reply = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
-    if reply.status_code >= 400:
-        raise HTTPException(reply.status_code, reply.body.get("detail"))
-    return respond(reply)
+    try:
+        result = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
+    except Invalid as error:
+        # The only input the writer checks against the store is the Idempotency-Key header.
+        detail = [{"loc": ["header", error.field], "msg": str(error), "type": "invalid"}]
+        raise HTTPException(422, detail) from None
+    return respond(result, 202)

@@ -142,7 +142,7 @@ async def osmand(request: Request, app: AppDep, writer: WriterDep) -> PlainTextR
     if not device:
         raise HTTPException(401, "id (the device's crew token) is required")
     try:
-        principal = await run_in_threadpool(app.principal_for, device)
+        principal = await run_in_threadpool(app.access.principal_for, device)
     except Unauthenticated as error:
         raise HTTPException(401, f"device id: {error}") from None
     if principal.role != Role.CREW or principal.van_id is None:
@@ -169,7 +169,6 @@ async def osmand(request: Request, app: AppDep, writer: WriterDep) -> PlainTextR
         )
     except BadPositions as error:
         raise HTTPException(422, [_in_query(d) for d in error.details]) from None
-    reply = await asyncio.wrap_future(writer.enqueue(principal.van_id, reports, None))
-    if reply.status_code >= 400:
-        raise HTTPException(reply.status_code, reply.body.get("detail"))
+    # A van unknown to the store comes back as NotFound, answered 404 like any other.
+    await asyncio.wrap_future(writer.enqueue(principal.van_id, reports, None))
     return PlainTextResponse("OK")

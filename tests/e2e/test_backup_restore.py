@@ -26,9 +26,8 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 from psycopg import sql
 
-from rescue.services.application import RescueApp
 from rescue.settings import Settings
-from rescue.store.env import store_env
+from rescue.store.env import APPLICATION_NAME, store_env
 from rescue.store.privacy import new_key
 from tests.builders import REPAIR_STEPS
 from tests.e2e.conftest import NETWORK, USERS
@@ -152,7 +151,7 @@ def fresh_store(store_url: str, folder: Path) -> Iterator[str]:
 def stored_log(url: str) -> tuple[list[Row], str]:
     """The whole event log, in order, as stored; and the events table's name."""
     env = {**os.environ, **store_env(url), "CREATE_TABLE": "no"}
-    factory = InfrastructureFactory.construct(Environment(RescueApp.name, env))
+    factory = InfrastructureFactory.construct(Environment(APPLICATION_NAME, env))
     try:
         recorder: Any = factory.application_recorder()
         rows = [

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from rescue.bootstrap import bootstrap
 from rescue.domain.ids import track_uuid
-from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from tests.e2e.conftest import NETWORK
 from tests.e2e.test_incident_life import report_body
@@ -60,13 +60,16 @@ def test_acknowledged_writes_survive_kill_9(server: tuple[LiveServer, dict[str, 
     live.kill()
 
     # 3. Read the store directly: every acknowledged change is there.
-    app = RescueApp(Settings(db=live.db, cipher_key=live.key))
+    app = bootstrap(Settings(db=live.db, cipher_key=live.key))
     try:
         for _, body in reported:
-            assert app.incident(str(body["incident_id"])).status.value in ("reported", "offered")
-        assert app.incident(str(last_id)).status.value == "offered"
-        assert app.incident(str(last_id)).van_id == dispatched.json()["van_id"]
-        track = app.repository.get(track_uuid(REPAIR_VAN))
+            assert app.queries.incident(str(body["incident_id"])).status.value in (
+                "reported",
+                "offered",
+            )
+        assert app.queries.incident(str(last_id)).status.value == "offered"
+        assert app.queries.incident(str(last_id)).van_id == dispatched.json()["van_id"]
+        track = app.store.repository.get(track_uuid(REPAIR_VAN))
         assert track.version == 1 + accepted_positions  # Started, then one event per position
     finally:
         app.close()

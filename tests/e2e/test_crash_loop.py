@@ -36,12 +36,12 @@ from typing import Any
 import httpx
 import pytest
 
+from rescue.bootstrap import Rescue, bootstrap
 from rescue.domain.ids import track_uuid
 from rescue.domain.validation import vin_with_check_digit
 from rescue.domain.vocabulary import CAPABILITY_FOR_FAULT
 from rescue.projections.runner import rebuild
 from rescue.projections.storage import ViewStore
-from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.store.privacy import new_key
 from tests.e2e.conftest import NETWORK
@@ -198,7 +198,7 @@ class Crew:
                 self.answered(request, status, body)
 
 
-def _check(app: RescueApp, live: LiveServer, op_token: str, crews: list[Crew]) -> None:
+def _check(app: Rescue, live: LiveServer, op_token: str, crews: list[Crew]) -> None:
     """Nothing acknowledged lost, nothing twice, read models equal to a rebuild."""
     with httpx.Client(base_url=live.url, timeout=60) as http:
         listed = http.get("/api/incidents", params={"limit": 1000}, headers=bearer(op_token))
@@ -208,21 +208,21 @@ def _check(app: RescueApp, live: LiveServer, op_token: str, crews: list[Crew]) -
     # Every call acknowledged is there, in its last acknowledged status, and no other.
     assert stored == expected
     for incident_id in expected:
-        names = Counter(type(e).__qualname__ for e in app.events.get(uuid.UUID(incident_id)))
+        names = Counter(type(e).__qualname__ for e in app.store.events.get(uuid.UUID(incident_id)))
         assert max(names.values()) == 1, (incident_id, names)
     for crew in crews:
-        track = app.repository.get(track_uuid(crew.van_id))
+        track = app.store.repository.get(track_uuid(crew.van_id))
         assert track.version == 1 + crew.fixes, (crew.van_id, track.version, crew.fixes)
     # The read models catch up with the log, and equal a rebuild from scratch.
     views = ViewStore(live.db)
     try:
         deadline = time.monotonic() + 60
-        while views.position() < (app.recorder.max_notification_id() or 0):
+        while views.position() < (app.store.recorder.max_notification_id() or 0):
             assert time.monotonic() < deadline, "read models not caught up"
             time.sleep(0.05)
     finally:
         views.close()
-    assert stored_docs(live.db) == rebuild(app, None).docs
+    assert stored_docs(live.db) == rebuild(app.store, None).docs
 
 
 def crash_loop(store_url: str, tmp_path: Path, kills: int) -> None:
@@ -239,7 +239,7 @@ def crash_loop(store_url: str, tmp_path: Path, kills: int) -> None:
     ]
     live = LiveServer(store_url, key, free_port(), tmp_path / "server.log")
     settings = {"offer_timeout_s": "3600", "rate_limit_per_s": "10000", "rate_limit_burst": "10000"}
-    checker = RescueApp(Settings(db=store_url, cipher_key=key), follow=False)
+    checker = bootstrap(Settings(db=store_url, cipher_key=key), follow=False)
     restarts: list[float] = []
     retried = 0
     started = time.monotonic()

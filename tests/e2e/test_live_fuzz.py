@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from rescue.api.routers.live import MAX_FRAME_BYTES
-from rescue.services.application import RescueApp
+from rescue.bootstrap import bootstrap
 from rescue.settings import Settings
 from rescue.store.privacy import new_key
 from tests.builders import ADMIN, line_network, load
@@ -72,10 +72,12 @@ class Served:
 @pytest.fixture
 def served(sqlite_url: str, tmp_path: Path) -> Iterator[Served]:
     key = new_key()
-    app = RescueApp(Settings(db=sqlite_url, cipher_key=key))
+    app = bootstrap(Settings(db=sqlite_url, cipher_key=key))
     try:
         load(app, *line_network(2))
-        tokens = {who: app.add_user(who, role, van, ADMIN) for who, (role, van) in USERS.items()}
+        tokens = {
+            who: app.access.add_user(who, role, van, ADMIN) for who, (role, van) in USERS.items()
+        }
     finally:
         app.close()
     live = LiveServer(db=sqlite_url, key=key, port=free_port(), log_path=tmp_path / "server.log")

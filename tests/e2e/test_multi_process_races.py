@@ -33,7 +33,7 @@ import httpx
 import psycopg
 import pytest
 
-from rescue.services.application import RescueApp, load_network
+from rescue.bootstrap import bootstrap
 from rescue.settings import Settings
 from rescue.store.privacy import new_key
 from tests.builders import ADMIN, line_network, report
@@ -108,15 +108,17 @@ SOAK_LOAD = Load(threads=12, requests=300)
 
 def seed_store(url: str, key: str, threads: int) -> dict[str, str]:
     """A line of three stations with a van each, carrying everything; a token per user."""
-    app = RescueApp(Settings(db=url, cipher_key=key))
+    app = bootstrap(Settings(db=url, cipher_key=key))
     try:
-        load_network(app, *line_network(len(VANS), step_deg=STEP_DEG), ADMIN)
+        app.network.load_network(*line_network(len(VANS), step_deg=STEP_DEG), ADMIN)
         tokens = {}
         for thread in range(threads):
-            tokens[operator(thread)] = app.add_user(operator(thread), "operator", None, ADMIN)
+            tokens[operator(thread)] = app.access.add_user(
+                operator(thread), "operator", None, ADMIN
+            )
             for van_id in VANS:
                 name = crew(van_id, thread)
-                tokens[name] = app.add_user(name, "crew", van_id, ADMIN)
+                tokens[name] = app.access.add_user(name, "crew", van_id, ADMIN)
         return tokens
     finally:
         app.close()
@@ -322,10 +324,10 @@ def write_ends(url: str) -> list[int]:
 
 
 def read_log(url: str, key: str) -> list[Stored]:
-    app = RescueApp(Settings(db=url, cipher_key=key), follow=False)
+    app = bootstrap(Settings(db=url, cipher_key=key), follow=False)
     try:
-        notes = app.recorder.select_notifications(start=None, limit=10**7)
-        events = [(n.id, app.mapper.to_domain_event(n)) for n in notes]
+        notes = app.store.recorder.select_notifications(start=None, limit=10**7)
+        events = [(n.id, app.store.mapper.to_domain_event(n)) for n in notes]
     finally:
         app.close()
     ends = write_ends(url)

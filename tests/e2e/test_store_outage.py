@@ -24,8 +24,8 @@ import pytest
 from psycopg import sql
 from websockets.sync.client import ClientConnection, connect
 
+from rescue.bootstrap import bootstrap
 from rescue.domain.ids import track_uuid
-from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.store.privacy import new_key
 from tests.e2e.conftest import NETWORK, USERS
@@ -206,9 +206,9 @@ def _run_outage(
             time.sleep(0.2)
     live.stop()
     # 5. In the log: the three GPS fixes once, nothing else on the track.
-    app = RescueApp(Settings(db=live.db, cipher_key=live.key))
+    app = bootstrap(Settings(db=live.db, cipher_key=live.key))
     try:
-        assert app.repository.get(track_uuid(REPAIR_VAN)).version == 1 + len(fixes)
+        assert app.store.repository.get(track_uuid(REPAIR_VAN)).version == 1 + len(fixes)
     finally:
         app.close()
     return durations

@@ -43,12 +43,12 @@ QUERIES = {"/api/places": {"q": "Zhengzhou"}}
 @pytest.fixture
 def world(sqlite_url: str) -> Iterator[HttpWorld]:
     with served(sqlite_url) as world:
-        token = world.app.add_user("gone", "operator", None, Actor(role="admin", name="t"))
-        world.app.revoke_user("gone", Actor(role="admin", name="t"))
+        token = world.app.access.add_user("gone", "operator", None, Actor(role="admin", name="t"))
+        world.app.access.revoke_user("gone", Actor(role="admin", name="t"))
         world.headers["revoked"] = {"Authorization": f"Bearer {token}"}
         # Issued two hours ago for an hour (by another process on the same store).
         with open_app(sqlite_url, clock=FakeClock(datetime.now(UTC) - timedelta(hours=2))) as desk:
-            lapsed = desk.add_user(
+            lapsed = desk.access.add_user(
                 "lapsed",
                 "operator",
                 None,
@@ -62,7 +62,7 @@ def world(sqlite_url: str) -> Iterator[HttpWorld]:
 def test_every_route_answers_each_caller_as_listed(world: HttpWorld) -> None:
     # 1. An incident offered to V1, so van-scoped checks have something to refuse.
     incident_id = reported(world.app, report())
-    assert world.app.dispatch(incident_id, OPERATOR.actor).body["van_id"] == "V1"
+    assert world.app.dispatch.dispatch(incident_id, OPERATOR.actor).body["van_id"] == "V1"
     spec = world.client.get("/openapi.json").json()
     routes = [(m.upper(), p) for p, ops in spec["paths"].items() for m in ops]
     # 2. The list covers every route the server has, and nothing else.

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from rescue.api.main import create_app
-from rescue.services.application import RescueApp
+from rescue.bootstrap import Rescue, bootstrap
 from tests.access_rules import ALLOWED, CREW
 from tests.builders import (
     ADMIN,
@@ -96,7 +96,7 @@ class Target:
 def target(sqlite_url: str) -> Iterator[Target]:
     # No rate limit: the fuzzer sends thousands of requests a second under one token.
     config = settings_for(sqlite_url, rate_limit_per_s=1e9, rate_limit_burst=1e9)
-    seeded = RescueApp(config)
+    seeded = bootstrap(config)
     try:
         tokens, incident_ids = _seed(seeded)
     finally:
@@ -111,22 +111,22 @@ def target(sqlite_url: str) -> Iterator[Target]:
         schemathesis_asgi.shutdown_lifespans()
 
 
-def _seed(app: RescueApp) -> tuple[dict[str, str], list[str]]:
+def _seed(app: Rescue) -> tuple[dict[str, str], list[str]]:
     """Three stations and vans, a token per kind of caller, incidents in several states."""
     load(app, *line_network(3))
     tokens = {
-        who: app.add_user(f"user-{who}", role, van_id, ADMIN)
+        who: app.access.add_user(f"user-{who}", role, van_id, ADMIN)
         for who, (role, van_id) in USERS.items()
     }
     completed = reported(app, report(n=1))
-    app.dispatch(completed, OPERATOR.actor)
+    app.dispatch.dispatch(completed, OPERATOR.actor)
     work_to_completion(app, completed, "V1")
     offered = reported(app, report(n=2, category="flat_tire"))
-    app.dispatch(offered, OPERATOR.actor)
+    app.dispatch.dispatch(offered, OPERATOR.actor)
     on_scene = reported(app, report(n=3))
-    app.dispatch(on_scene, OPERATOR.actor, "V2", "nearest van is busy")
+    app.dispatch.dispatch(on_scene, OPERATOR.actor, "V2", "nearest van is busy")
     for action, data in [("accept", {"eta_min": 10.0}), ("depart", {}), ("arrive", {})]:
-        app.step(on_scene, action, data, crew("V2"))
+        app.steps.take(on_scene, action, data, crew("V2"))
     waiting = reported(app, report(n=4, injury=True))
     return tokens, [completed, offered, on_scene, waiting]
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from rescue.bootstrap import Rescue
 from rescue.domain.actors import Actor
 from rescue.domain.errors import Conflict
-from rescue.services.aftersales import AfterSales, aftersales_for
-from rescue.services.application import RescueApp
+from rescue.services.aftersales import AfterSales
 from tests.builders import OPERATOR, line_network, load, open_app, served
 from tests.record_builders import ENGINE_PART, OTHER_PART, call, history_events, worked
 
@@ -20,15 +20,15 @@ AFTER_SALES = Actor(role="admin", name="after-sales section")
 
 
 @pytest.fixture
-def app(store_url: str) -> Iterator[RescueApp]:
+def app(store_url: str) -> Iterator[Rescue]:
     with open_app(store_url) as rescue:
         load(rescue, *line_network(2))
         yield rescue
 
 
 @pytest.fixture
-def desk(app: RescueApp) -> AfterSales:
-    return aftersales_for(app)
+def desk(app: Rescue) -> AfterSales:
+    return app.aftersales
 
 
 def cites(field: dict[str, Any], event: dict[str, Any]) -> bool:
@@ -41,7 +41,7 @@ def cites(field: dict[str, Any], event: dict[str, Any]) -> bool:
 
 
 def test_a_completed_incident_yields_a_claim_matching_the_record(
-    app: RescueApp, desk: AfterSales
+    app: Rescue, desk: AfterSales
 ) -> None:
     # 1. A D22 six months old: an engine part and another part, both within their warranty.
     incident_id = worked(app, call("D22", odometer_km=12_000), cause="fuel pump seized")
@@ -98,7 +98,7 @@ def test_a_completed_incident_yields_a_claim_matching_the_record(
     assert len(desk.claim(incident_id)["events"]) == 4
 
 
-def test_a_part_past_its_scope_is_listed_as_uncovered(app: RescueApp, desk: AfterSales) -> None:
+def test_a_part_past_its_scope_is_listed_as_uncovered(app: Rescue, desk: AfterSales) -> None:
     # 1. A D22 at 40,000 km: past the 30,000 km of "other parts", within the engine's 50,000.
     incident_id = worked(app, call("D22", odometer_km=40_000))
     claim = desk.claim(incident_id)
@@ -110,7 +110,7 @@ def test_a_part_past_its_scope_is_listed_as_uncovered(app: RescueApp, desk: Afte
     assert [p["covered"] for p in claim["form"]["parts"]["value"]] == [True, False]
 
 
-def test_a_repair_not_covered_is_paid_service(app: RescueApp, desk: AfterSales) -> None:
+def test_a_repair_not_covered_is_paid_service(app: Rescue, desk: AfterSales) -> None:
     # 1. The crew found misuse: exclusion e removes every part.
     incident_id = worked(app, call("PALADIN"), parts=[ENGINE_PART], findings=["misuse"])
     claim = desk.claim(incident_id)
@@ -126,7 +126,7 @@ def test_a_repair_not_covered_is_paid_service(app: RescueApp, desk: AfterSales) 
 
 @pytest.mark.parametrize("approved", [True, False], ids=["approved", "rejected"])
 def test_an_undetermined_cause_waits_for_a_recorded_approval(
-    app: RescueApp, desk: AfterSales, approved: bool
+    app: Rescue, desk: AfterSales, approved: bool
 ) -> None:
     # 1. Cause hard to establish: the claim is drafted as needing approval.
     incident_id = worked(app, call("PALADIN"), parts=[OTHER_PART], findings=["undetermined"])
@@ -159,7 +159,7 @@ def test_an_undetermined_cause_waits_for_a_recorded_approval(
             desk.decide_approval(incident_id, True, evidence, AFTER_SALES)
 
 
-def test_a_rejected_claim_keeps_its_reason(app: RescueApp, desk: AfterSales) -> None:
+def test_a_rejected_claim_keeps_its_reason(app: Rescue, desk: AfterSales) -> None:
     # 1. A covered claim is submitted, then rejected by the maker with a reason.
     incident_id = worked(app, call("D22"))
     desk.submit_claim(incident_id, OPERATOR.actor)
@@ -174,7 +174,7 @@ def test_a_rejected_claim_keeps_its_reason(app: RescueApp, desk: AfterSales) -> 
 
 
 def test_without_the_customers_sign_off_a_claim_is_not_submitted(
-    app: RescueApp, desk: AfterSales
+    app: Rescue, desk: AfterSales
 ) -> None:
     # 1. The job is completed without the customer signing.
     incident_id = worked(app, call("D22"), signed=False)

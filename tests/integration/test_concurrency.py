@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from rescue.api.main import create_app
+from rescue.bootstrap import Rescue, bootstrap
 from rescue.domain.errors import Conflict, Forbidden
 from rescue.domain.vocabulary import FaultCategory
-from rescue.services.application import RescueApp
 from tests.builders import (
     ADMIN,
     OPERATOR,
@@ -71,17 +71,19 @@ def race(*calls: Callable[[], Any]) -> list[Outcome]:
 
 
 @pytest.fixture
-def app(store_url: str) -> Iterator[RescueApp]:
+def app(store_url: str) -> Iterator[Rescue]:
     with open_app(store_url) as rescue:
         load(rescue, *line_network(2))
         yield rescue
 
 
-def override_to_v1(app: RescueApp, incident_id: str) -> Callable[[], Any]:
-    return lambda: app.dispatch(incident_id, OPERATOR.actor, van_id="V1", reason="best truck")
+def override_to_v1(app: Rescue, incident_id: str) -> Callable[[], Any]:
+    return lambda: app.dispatch.dispatch(
+        incident_id, OPERATOR.actor, van_id="V1", reason="best truck"
+    )
 
 
-def test_two_overrides_to_one_van_one_wins_one_conflicts(app: RescueApp) -> None:
+def test_two_overrides_to_one_van_one_wins_one_conflicts(app: Rescue) -> None:
     for round_no in range(5):
         # 1. Two calls; both operators pick V1 by override at the same moment.
         first = reported(app, report(n=2 * round_no))
@@ -93,21 +95,21 @@ def test_two_overrides_to_one_van_one_wins_one_conflicts(app: RescueApp) -> None
         assert sum(isinstance(e, Conflict) for e in errors) == 1, errors
         winner, loser = (first, second) if errors[0] is None else (second, first)
         # 3. The store agrees: V1 holds the winner, the loser was never offered.
-        assert app.van("V1").incident_id == winner
-        assert app.incident(winner).van_id == "V1"
-        assert app.incident(loser).status == "reported"
+        assert app.runner.van("V1").incident_id == winner
+        assert app.queries.incident(winner).van_id == "V1"
+        assert app.queries.incident(loser).status == "reported"
         assert "Offered" not in [
-            e["type"] for e in app.history(loser, None, with_caller=False)["events"]
+            e["type"] for e in app.queries.history(loser, None, with_caller=False)["events"]
         ]
         assert binding_violations(app) == []
         # 4. Free V1 for the next round.
-        app.step(winner, "cancel", {"reason": "round over"}, OPERATOR)
-        app.step(loser, "cancel", {"reason": "round over"}, OPERATOR)
+        app.steps.take(winner, "cancel", {"reason": "round over"}, OPERATOR)
+        app.steps.take(loser, "cancel", {"reason": "round over"}, OPERATOR)
 
 
-def test_two_processes_racing_for_one_van_one_wins(app: RescueApp) -> None:
+def test_two_processes_racing_for_one_van_one_wins(app: Rescue) -> None:
     # 1. A second application on the same store, as a second server process would be.
-    other = RescueApp(app.settings)
+    other = bootstrap(app.settings)
     try:
         first = reported(app, report(n=1))
         second = reported(app, report(n=2))
@@ -125,9 +127,9 @@ def test_two_processes_racing_for_one_van_one_wins(app: RescueApp) -> None:
 def test_two_overrides_over_http_answer_200_and_409(store_url: str) -> None:
     with TestClient(create_app(settings_for(store_url))) as client:
         # 1. The network, an operator token and two calls.
-        rescue: RescueApp = client.app.state.rescue  # type: ignore[attr-defined]
+        rescue: Rescue = client.app.state.rescue  # type: ignore[attr-defined]
         load(rescue, *line_network(2))
-        headers = bearer(rescue.add_user("op-http", "operator", None, ADMIN))
+        headers = bearer(rescue.access.add_user("op-http", "operator", None, ADMIN))
         ids = [
             client.post("/api/incidents", json=report(n=n), headers=headers).json()["incident_id"]
             for n in (1, 2)
@@ -180,32 +182,34 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario(vans, categories, threads, draw(st.lists(op, min_size=4, max_size=24)))
 
 
-def perform(app: RescueApp, kind: str, incident_id: str, van_id: str) -> None:
+def perform(app: Rescue, kind: str, incident_id: str, van_id: str) -> None:
     """One operator or crew action; crew actions are taken by the van holding the call."""
     if kind == "dispatch":
-        app.dispatch(incident_id, OPERATOR.actor)
+        app.dispatch.dispatch(incident_id, OPERATOR.actor)
     elif kind == "override":
-        app.dispatch(incident_id, OPERATOR.actor, van_id=van_id, reason="operator's choice")
+        app.dispatch.dispatch(
+            incident_id, OPERATOR.actor, van_id=van_id, reason="operator's choice"
+        )
     elif kind == "cancel":
-        app.step(incident_id, "cancel", {"reason": "caller fixed it"}, OPERATOR)
+        app.steps.take(incident_id, "cancel", {"reason": "caller fixed it"}, OPERATOR)
     else:
-        holder = crew(app.incident(incident_id).van_id or van_id)
+        holder = crew(app.queries.incident(incident_id).van_id or van_id)
         if kind == "accept":
-            app.step(incident_id, "accept", {"eta_min": 10.0}, holder)
+            app.steps.take(incident_id, "accept", {"eta_min": 10.0}, holder)
         elif kind == "decline":
-            app.step(incident_id, "decline", {"reason": "van broke down"}, holder)
+            app.steps.take(incident_id, "decline", {"reason": "van broke down"}, holder)
         else:
-            if app.incident(incident_id).status == "offered":
-                app.step(incident_id, "accept", {"eta_min": 10.0}, holder)
-            app.step(incident_id, "depart", {}, holder)
-            app.step(incident_id, "arrive", {}, holder)
+            if app.queries.incident(incident_id).status == "offered":
+                app.steps.take(incident_id, "accept", {"eta_min": 10.0}, holder)
+            app.steps.take(incident_id, "depart", {}, holder)
+            app.steps.take(incident_id, "arrive", {}, holder)
             resolved = {"outcome": "repaired_on_site", "tow_station_id": None}
-            app.step(incident_id, "resolve", resolved, holder)
-            app.step(incident_id, "complete", {"customer_signed": True}, holder)
+            app.steps.take(incident_id, "resolve", resolved, holder)
+            app.steps.take(incident_id, "complete", {"customer_signed": True}, holder)
 
 
 def run_concurrently(
-    app: RescueApp, scenario: Scenario, incident_ids: list[str]
+    app: Rescue, scenario: Scenario, incident_ids: list[str]
 ) -> tuple[list[str], list[str]]:
     """Plays each thread's share of the operations; returns unexpected errors and outcomes."""
     unexpected: list[str] = []

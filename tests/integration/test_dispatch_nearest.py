@@ -16,9 +16,9 @@ import pytest
 from geographiclib.geodesic import Geodesic
 from geopy.distance import geodesic
 
+from rescue.bootstrap import Rescue
 from rescue.domain.vocabulary import CAPABILITY_FOR_FAULT, FaultCategory
 from rescue.places.network import Network
-from rescue.services.application import RescueApp
 from rescue.simulator.network import build_network
 from tests.builders import OPERATOR, all_vans, load_specs, offered_events, open_app, report
 
@@ -49,7 +49,7 @@ def network() -> Network:
 
 
 @pytest.fixture
-def app(store_url: str, network: Network) -> Iterator[RescueApp]:
+def app(store_url: str, network: Network) -> Iterator[Rescue]:
     with open_app(store_url) as rescue:
         load_specs(rescue, network)
         yield rescue
@@ -69,13 +69,13 @@ def random_sites(network: Network, count: int) -> list[Site]:
     return sites
 
 
-def homes_from_store(app: RescueApp) -> dict[str, Home]:
+def homes_from_store(app: Rescue) -> dict[str, Home]:
     """Every van as stored, placed at its station as stored."""
     stations = {}
     homes = {}
     for stored in all_vans(app):
         if stored.station_id not in stations:
-            stations[stored.station_id] = app.station(stored.station_id)
+            stations[stored.station_id] = app.runner.station(stored.station_id)
         at = stations[stored.station_id]
         homes[stored.van_id] = Home(
             stored.van_id, stored.station_id, at.lat, at.lon, frozenset(stored.capabilities)
@@ -105,7 +105,7 @@ def ranking(candidates: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 def test_offered_van_is_the_geodesic_nearest_capable_free_van(
-    app: RescueApp, network: Network
+    app: Rescue, network: Network
 ) -> None:
     # 1. Read every van and station back from the store: the brute force's fleet.
     homes = homes_from_store(app)
@@ -118,17 +118,19 @@ def test_offered_van_is_the_geodesic_nearest_capable_free_van(
         # 2. Report the call: the recommendations are the brute-force top k.
         expected = brute_force(homes, taken, site, k, max_km)
         assert expected, f"site {site} has no capable van within {max_km} km"
-        reply = app.report_incident(report(site.lat, site.lon, site.category, n=n), OPERATOR.actor)
+        reply = app.dispatch.report_incident(
+            report(site.lat, site.lon, site.category, n=n), OPERATOR.actor
+        )
         if ranking(reply.body["recommendations"]) != expected:
             mismatches.append((n, site, "recommendations", reply.body["recommendations"], expected))
         # 3. Dispatch: the nearest of them is offered the job.
         incident_id = reply.body["incident_id"]
-        offered = app.dispatch(incident_id, OPERATOR.actor).body
+        offered = app.dispatch.dispatch(incident_id, OPERATOR.actor).body
         assert offered["status"] == "offered"
         if offered["van_id"] != expected[0]["van_id"]:
             mismatches.append((n, site, "offered", offered["van_id"], expected[0]))
         # 4. The offered van, read back from the store, holds this incident now.
-        assert app.van(offered["van_id"]).incident_id == incident_id
+        assert app.runner.van(offered["van_id"]).incident_id == incident_id
         taken.add(offered["van_id"])
     # 5. Exactly the offered vans are taken in the store; every other van is still free.
     held = {v.van_id for v in all_vans(app) if v.incident_id is not None}
@@ -136,17 +138,15 @@ def test_offered_van_is_the_geodesic_nearest_capable_free_van(
     assert not mismatches, "\n".join(map(str, mismatches))
 
 
-def test_offered_event_records_the_decision_and_its_inputs(
-    app: RescueApp, network: Network
-) -> None:
+def test_offered_event_records_the_decision_and_its_inputs(app: Rescue, network: Network) -> None:
     params = app.settings.dispatch_params()
     for n, site in enumerate(random_sites(network, 5)):
         # 1. Report and dispatch.
-        reported = app.report_incident(
+        reported = app.dispatch.report_incident(
             report(site.lat, site.lon, site.category, n=n), OPERATOR.actor
         ).body
         incident_id = reported["incident_id"]
-        offered = app.dispatch(incident_id, OPERATOR.actor).body
+        offered = app.dispatch.dispatch(incident_id, OPERATOR.actor).body
         # 2. History has one Offered event, for the van now holding the job.
         events = offered_events(app, incident_id)
         assert len(events) == 1

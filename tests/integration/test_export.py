@@ -64,11 +64,11 @@ def test_an_export_verifies_offline(
     assert {"Incident.Completed", "Claim.Drafted", "FollowUp.Scheduled"} <= set(types)
     assert set(exported["aggregates"]) == {"incident", "claim", "followup"}
     # 2. Its hashes are the chain's: the same as in the store, and the head is the log's head.
-    with_hashes = world.app.recorder.select_chained  # type: ignore[attr-defined]
+    with_hashes = world.app.store.recorder.select_chained  # type: ignore[attr-defined]
     first = exported["events"][0]
     stored = {r.notification_id: r.hash for r in with_hashes(UUID(first["originator_id"]))}
     assert stored[first["notification_id"]] == first["hash"]
-    head = verify(world.app.recorder).head  # type: ignore[arg-type]
+    head = verify(world.app.store.recorder).head  # type: ignore[arg-type]
     assert head is not None and exported["head"]["hash"] == head.hash
     # 3. It checks out on its own, in process and with the command.
     assert verify_export(exported) == []

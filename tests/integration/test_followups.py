@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from rescue.bootstrap import Rescue
 from rescue.domain.errors import Conflict
-from rescue.services.aftersales import AfterSales, aftersales_for
-from rescue.services.application import RescueApp
+from rescue.services.aftersales import AfterSales
 from tests.builders import OPERATOR, FakeClock, line_network, load, open_app, served
 from tests.record_builders import call, worked
 
@@ -26,7 +26,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def app(store_url: str, clock: FakeClock) -> Iterator[RescueApp]:
+def app(store_url: str, clock: FakeClock) -> Iterator[Rescue]:
     with open_app(
         store_url,
         clock,
@@ -39,8 +39,8 @@ def app(store_url: str, clock: FakeClock) -> Iterator[RescueApp]:
 
 
 @pytest.fixture
-def desk(app: RescueApp) -> AfterSales:
-    return aftersales_for(app)
+def desk(app: Rescue) -> AfterSales:
+    return app.aftersales
 
 
 def due_ids(desk: AfterSales) -> list[str]:
@@ -48,7 +48,7 @@ def due_ids(desk: AfterSales) -> list[str]:
 
 
 def test_the_follow_up_life_up_to_an_escalated_complaint(
-    app: RescueApp, desk: AfterSales, clock: FakeClock
+    app: Rescue, desk: AfterSales, clock: FakeClock
 ) -> None:
     # 1. Completion schedules the call for the next day: not on today's worklist.
     incident_id = worked(app, call("PALADIN", odometer_km=1_000))
@@ -114,7 +114,7 @@ def test_the_follow_up_life_up_to_an_escalated_complaint(
 
 
 def test_an_answered_complaint_does_not_escalate(
-    app: RescueApp, desk: AfterSales, clock: FakeClock
+    app: Rescue, desk: AfterSales, clock: FakeClock
 ) -> None:
     # 1. A satisfied customer (4/5) who still complains explicitly: a complaint is opened.
     incident_id = worked(app, call("D22"))
@@ -134,7 +134,7 @@ def test_an_answered_complaint_does_not_escalate(
 
 
 def test_a_good_score_closes_the_call_without_a_complaint(
-    app: RescueApp, desk: AfterSales, clock: FakeClock
+    app: Rescue, desk: AfterSales, clock: FakeClock
 ) -> None:
     # 1. Reached with 5/5: the call is done, nothing is opened.
     incident_id = worked(app, call("D22", odometer_km=3_000))
@@ -150,8 +150,7 @@ def test_a_good_score_closes_the_call_without_a_complaint(
 
 def test_the_worklist_over_http(store_url: str) -> None:
     clock = FakeClock()
-    with served(store_url, followup_delay_h=DELAY_H) as world:
-        world.app.clock = clock
+    with served(store_url, clock, followup_delay_h=DELAY_H) as world:
         # 1. A completed incident; its call is due a day later.
         incident_id = worked(world.app, call("PALADIN"))
         url = f"/api/incidents/{incident_id}/followup"

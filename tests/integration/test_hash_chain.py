@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from rescue.services.application import RescueApp
+from rescue.bootstrap import Rescue
 from rescue.services.audit import Verification, verify
 from rescue.services.positions import PositionReport, PositionWriter
 from tests.builders import crew, line_network, load, open_app, report, reported
@@ -41,13 +41,13 @@ class Stored:
     head: int
 
 
-def locate(app: RescueApp, incident_id: str, kind: str) -> tuple[int, int]:
+def locate(app: Rescue, incident_id: str, kind: str) -> tuple[int, int]:
     version = next(
         e["version"]
-        for e in app.history(incident_id, None, with_caller=False)["events"]
+        for e in app.queries.history(incident_id, None, with_caller=False)["events"]
         if e["type"] == kind
     )
-    rows = app.recorder.select_chained(uuid.UUID(incident_id))  # type: ignore[attr-defined]
+    rows = app.store.recorder.select_chained(uuid.UUID(incident_id))  # type: ignore[attr-defined]
     return next(r.notification_id for r in rows if r.originator_version == version), version
 
 
@@ -56,7 +56,7 @@ def stored(store_url: str) -> Stored:
     with open_app(store_url) as app:
         # A network, GPS reports, and an incident worked to completion.
         load(app, *line_network(2))
-        writer = PositionWriter(app)
+        writer = PositionWriter(app.runner)
         start = datetime.now(UTC) - timedelta(minutes=10)
         for n in range(3):
             writer.submit(
@@ -67,15 +67,15 @@ def stored(store_url: str) -> Stored:
         # the marker is stored in that one event only.
         incident_id = worked(app, call("D22"), cause=f"pump {MARKER}", complete=False)
         crew_v1 = crew("V1")
-        app.step(incident_id, "diagnose", {"cause": "pump seized", "parts": []}, crew_v1)
-        app.step(incident_id, "complete", {"customer_signed": True}, crew_v1)
+        app.steps.take(incident_id, "diagnose", {"cause": "pump seized", "parts": []}, crew_v1)
+        app.steps.take(incident_id, "complete", {"customer_signed": True}, crew_v1)
         facts = Stored(
             url=store_url,
-            table=app.recorder.events_table_name,  # type: ignore[attr-defined]
+            table=app.store.recorder.events_table_name,  # type: ignore[attr-defined]
             incident=uuid.UUID(incident_id).hex,
             diagnosed=locate(app, incident_id, "Diagnosed"),
             completed=locate(app, incident_id, "Completed"),
-            head=app.recorder.max_notification_id() or 0,
+            head=app.store.recorder.max_notification_id() or 0,
         )
     # Closed before the tests tamper with the store, as an intruder would find it.
     return facts
@@ -93,7 +93,7 @@ def run_verify(url: str) -> subprocess.CompletedProcess[str]:
 
 def verified(url: str) -> Verification:
     with open_app(url) as app:
-        return verify(app.recorder)  # type: ignore[arg-type]
+        return verify(app.store.recorder)  # type: ignore[arg-type]
 
 
 def sql(url: str, statement: str, *params: Any) -> int:
@@ -224,7 +224,7 @@ def test_a_forged_event_is_found_and_named(stored: Stored) -> None:
 def test_the_chain_stays_whole_under_concurrent_writers(store_url: str) -> None:
     with open_app(store_url) as app:
         load(app, *line_network(4))
-        writer = PositionWriter(app)
+        writer = PositionWriter(app.runner)
         start = datetime.now(UTC) - timedelta(minutes=30)
 
         def calls(n: int) -> None:
@@ -239,8 +239,8 @@ def test_the_chain_stays_whole_under_concurrent_writers(store_url: str) -> None:
             list(pool.map(calls, range(30)))
             list(pool.map(fixes, range(60)))
         writer.close()
-        head = app.recorder.max_notification_id()
+        head = app.store.recorder.max_notification_id()
         # 2. Every event got its hash, in one unbroken chain.
-        result = verify(app.recorder)  # type: ignore[arg-type]
+        result = verify(app.store.recorder)  # type: ignore[arg-type]
     assert result.ok, result.problems[:3]
     assert result.head is not None and result.head.notification_id == head

@@ -31,9 +31,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from rescue.api.background import Background
 from rescue.api.main import create_app
-from rescue.services.application import RescueApp
+from rescue.bootstrap import Rescue, timers_for
 from tests.builders import ADMIN as ADMIN_ACTOR
 from tests.builders import (
     ZZ_LAT,
@@ -108,7 +107,7 @@ class IncidentLife(RuleBasedStateMachine):
         super().__init__()
         self.exits = ExitStack()
         self.client: TestClient
-        self.app: RescueApp
+        self.app: Rescue
         self.model: Model
         self.ids: list[str] = []
         self.tokens: dict[str, dict[str, str]] = {}
@@ -135,9 +134,8 @@ class IncidentLife(RuleBasedStateMachine):
             rate_limit_per_s=1e6,
             rate_limit_burst=1e6,
         )
-        self.client = self.exits.enter_context(TestClient(create_app(settings_)))
+        self.client = self.exits.enter_context(TestClient(create_app(settings_, clock=clock)))
         self.app = self.client.app.state.rescue  # type: ignore[attr-defined]
-        self.app.clock = clock
         self.clock = clock
         stations, vans = line_network(len(VANS), step_deg=STEP_DEG)
         for spec, kit in zip(vans, kits, strict=True):
@@ -146,7 +144,7 @@ class IncidentLife(RuleBasedStateMachine):
         users = {who: (who, None) for who in (OPERATOR, AUDITOR, ADMIN)}
         users |= {crew_of(v): ("crew", v) for v in VANS}
         self.tokens = {
-            who: bearer(self.app.add_user(who.replace(":", "-"), role, van, ADMIN_ACTOR))
+            who: bearer(self.app.access.add_user(who.replace(":", "-"), role, van, ADMIN_ACTOR))
             for who, (role, van) in users.items()
         }
         self.model = Model(
@@ -187,7 +185,7 @@ class IncidentLife(RuleBasedStateMachine):
         return crew_of(van)
 
     def _notifications(self, after: int) -> list[Notification]:
-        return list(self.app.recorder.select_notifications(start=after + 1, limit=10**6))
+        return list(self.app.store.recorder.select_notifications(start=after + 1, limit=10**6))
 
     @staticmethod
     def _row(n: Notification) -> tuple[int, str, int, str, bytes]:
@@ -329,7 +327,7 @@ class IncidentLife(RuleBasedStateMachine):
     def time_passes(self, seconds: float) -> None:
         # What the server's timer thread does on each tick, run here once the clock moved.
         self.clock.advance(seconds)
-        Background(self.app).tick()
+        timers_for(self.app).tick()
         self.model.tick(seconds)
 
     # -- what must hold after every step ---------------------------------------------------------
@@ -339,7 +337,7 @@ class IncidentLife(RuleBasedStateMachine):
         if not hasattr(self, "model"):
             return
         for incident_id, expected in self.model.incidents.items():
-            stored = self.app.incident(incident_id)
+            stored = self.app.queries.incident(incident_id)
             found = (
                 stored.status.value,
                 stored.van_id,
@@ -356,7 +354,7 @@ class IncidentLife(RuleBasedStateMachine):
             )
             assert found == wanted, f"incident #{expected.seq}: stored {found}, model {wanted}"
         for van_id, van in self.model.vans.items():
-            stored_van = self.app.van(van_id)
+            stored_van = self.app.runner.van(van_id)
             found_van = (stored_van.on_duty, stored_van.incident_id, stored_van.engaged)
             wanted_van = (van.on_duty, van.incident_id, van.engaged)
             assert found_van == wanted_van, f"van {van_id}: stored {found_van}, model {wanted_van}"
@@ -373,7 +371,7 @@ class IncidentLife(RuleBasedStateMachine):
         for incident_id, incident in self.model.incidents.items():
             if incident.status not in FINAL:
                 continue
-            version = self.app.incident(incident_id).version
+            version = self.app.queries.incident(incident_id).version
             first_seen = self.final_versions.setdefault(incident_id, version)
             assert version == first_seen, f"{incident.status} incident #{incident.seq} changed"
 
@@ -385,7 +383,7 @@ class IncidentLife(RuleBasedStateMachine):
         everything = [self._row(n) for n in self._notifications(0)]
         assert everything[: len(self.log)] == self.log
         for notification in self._notifications(self.log[-1][0] if self.log else 0):
-            domain_event: Any = self.app.mapper.to_domain_event(notification)
+            domain_event: Any = self.app.store.mapper.to_domain_event(notification)
             actor = getattr(domain_event, "actor", None)
             assert isinstance(actor, dict) and actor.get("role") and actor.get("name"), (
                 f"{notification.topic} v{notification.originator_version} has no actor: {actor}"

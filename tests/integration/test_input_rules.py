@@ -280,7 +280,7 @@ def test_bad_input_is_refused_naming_the_field(world: HttpWorld, name: str) -> N
         assert list(case.loc) in locs(answer), answer.json()
     # 5. Nothing was recorded, and the offer still stands.
     assert notification_count(world.app) == before
-    assert world.app.incident(incident_id).van_id == "V1"
+    assert world.app.queries.incident(incident_id).van_id == "V1"
 
 
 @pytest.mark.parametrize("count", [0, 1001])

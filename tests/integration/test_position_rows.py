@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from eventsourcing.application import Application
 
+from rescue.bootstrap import Rescue
 from rescue.domain.ids import track_uuid
 from rescue.domain.tracks import VanTrack
-from rescue.services.application import RescueApp
 from rescue.services.positions import PositionReport, PositionWriter
 from rescue.store.codec import FastPositionMapper
 from tests.builders import line_network, load, open_app
@@ -31,9 +31,9 @@ REPORTS = [
 ]
 
 
-def _replayed(app: RescueApp, van_id: str) -> VanTrack:
+def _replayed(app: Rescue, van_id: str) -> VanTrack:
     track: VanTrack | None = None
-    for event in app.events.get(track_uuid(van_id)):
+    for event in app.store.events.get(track_uuid(van_id)):
         track = event.mutate(track)
     assert track is not None
     return track
@@ -42,7 +42,7 @@ def _replayed(app: RescueApp, van_id: str) -> VanTrack:
 def test_stored_reports_are_the_events_the_library_would_store(store_url: str) -> None:
     with open_app(store_url) as app:
         load(app, *line_network(2))
-        writer = PositionWriter(app)
+        writer = PositionWriter(app.runner)
         try:
             writer.submit("V1", REPORTS[:2])
             writer.submit("V2", REPORTS[:1])
@@ -51,7 +51,7 @@ def test_stored_reports_are_the_events_the_library_would_store(store_url: str) -
         finally:
             writer.close()
 
-        stored = list(app.events.get(track_uuid("V1"), gt=1))
+        stored = list(app.store.events.get(track_uuid("V1"), gt=1))
         assert [e.originator_version for e in stored] == [2, 3, 4, 5, 6]
         library = Application[object](env={"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
         ours = FastPositionMapper(transcoder=library.transcoder)
@@ -94,19 +94,19 @@ def test_stored_reports_are_the_events_the_library_would_store(store_url: str) -
 def test_an_older_report_does_not_move_the_van_back(store_url: str) -> None:
     with open_app(store_url) as app:
         load(app, *line_network(1))
-        writer = PositionWriter(app)
+        writer = PositionWriter(app.runner)
         try:
             writer.submit("V1", REPORTS[1:3])
         finally:
             writer.close()
-        track = app.repository.get(track_uuid("V1"))
+        track = app.store.repository.get(track_uuid("V1"))
         assert track.version == 3
         assert track.latest is not None
         assert (track.latest["lat"], track.latest["lon"]) == (34.71, 113.61)
 
 
-def _state(app: RescueApp, van_id: str, version: int) -> bytes:
+def _state(app: Rescue, van_id: str, version: int) -> bytes:
     """The stored bytes of one event, as the recorder holds them."""
-    records = app.recorder.select_events(track_uuid(van_id), gt=version - 1, lte=version)
+    records = app.store.recorder.select_events(track_uuid(van_id), gt=version - 1, lte=version)
     (record,) = records
     return bytes(record.state)

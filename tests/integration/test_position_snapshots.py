@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from rescue.bootstrap import Rescue
 from rescue.domain.ids import track_uuid
 from rescue.domain.tracks import VanTrack
-from rescue.services.application import RescueApp
 from rescue.services.positions import PositionReport, PositionWriter
 from tests.builders import line_network, load, open_app
 
-INTERVAL = 200  # RescueApp.snapshotting_intervals[VanTrack]
+INTERVAL = 200  # RescueStore.snapshotting_intervals[VanTrack]
 
 
 def test_batches_crossing_the_interval_leave_snapshots_that_load_like_the_events(
@@ -20,9 +20,9 @@ def test_batches_crossing_the_interval_leave_snapshots_that_load_like_the_events
 ) -> None:
     start = datetime.now(UTC) - timedelta(hours=3)
     with open_app(store_url) as app:
-        assert app.snapshotting_intervals[VanTrack] == INTERVAL
+        assert app.store.snapshotting_intervals[VanTrack] == INTERVAL
         load(app, *line_network(2))
-        writer = PositionWriter(app)
+        writer = PositionWriter(app.runner)
         try:
             # V1 in batches of 7, so intervals are crossed in the middle of a batch.
             sent = 0
@@ -39,8 +39,8 @@ def test_batches_crossing_the_interval_leave_snapshots_that_load_like_the_events
                 writer.submit("V2", [PositionReport(35.0, 113.0, start + timedelta(seconds=k))])
         finally:
             writer.close()
-        assert app.snapshots is not None
-        snapshots = list(app.snapshots.get(track_uuid("V1")))
+        assert app.store.snapshots is not None
+        snapshots = list(app.store.snapshots.get(track_uuid("V1")))
         # Started is version 1; the track ends at version 1 + sent.
         versions = [s.originator_version for s in snapshots]
         assert len(versions) == (1 + sent) // INTERVAL == 2
@@ -52,16 +52,16 @@ def test_batches_crossing_the_interval_leave_snapshots_that_load_like_the_events
             assert snapshot.state["latest"] == replayed.latest
             assert snapshot.state["latest_at"] == replayed.latest_at
         # Loading (from the newest snapshot plus the events after it) gives the replayed state.
-        loaded = app.repository.get(track_uuid("V1"))
+        loaded = app.store.repository.get(track_uuid("V1"))
         full = _replayed(app, "V1", None)
         assert loaded.version == full.version == 1 + sent
         assert loaded.latest == full.latest
-        assert [s.originator_version for s in app.snapshots.get(track_uuid("V2"))] == [200]
+        assert [s.originator_version for s in app.store.snapshots.get(track_uuid("V2"))] == [200]
 
 
-def _replayed(app: RescueApp, van_id: str, version: int | None) -> VanTrack:
+def _replayed(app: Rescue, van_id: str, version: int | None) -> VanTrack:
     """The track rebuilt from its events alone, ignoring snapshots."""
-    events = app.events.get(track_uuid(van_id), lte=version)
+    events = app.store.events.get(track_uuid(van_id), lte=version)
     track: VanTrack | None = None
     for event in events:
         track = event.mutate(track)

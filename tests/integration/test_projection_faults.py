@@ -19,11 +19,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rescue.bootstrap import Rescue
 from rescue.domain.ids import track_uuid
 from rescue.projections.changes import Doc
 from rescue.projections.runner import ProjectionRunner, rebuild
 from rescue.projections.storage import ViewStore
-from rescue.services.application import RescueApp
 from tests.builders import OPERATOR, crew, open_app, report, reported, work_to_completion
 from tests.integration.test_projections import CATEGORIES, busy_day, stored_docs
 
@@ -74,30 +74,30 @@ class CrashingViewStore(ViewStore):
             raise Crash(self.fault)
 
 
-def more_work(app: RescueApp, rng: random.Random, n: int) -> None:
+def more_work(app: Rescue, rng: random.Random, n: int) -> None:
     """A call with a random fate, then GPS fixes from a few vans, as a busy hour would add."""
     incident_id = reported(app, report(34.7 + rng.random() / 5, 113.6, rng.choice(CATEGORIES), n=n))
-    van_id = app.dispatch(incident_id, OPERATOR.actor).body["van_id"]
+    van_id = app.dispatch.dispatch(incident_id, OPERATOR.actor).body["van_id"]
     fate = rng.random()
     if van_id is None or fate < 0.2:
-        app.step(incident_id, "cancel", {"reason": "customer fixed it"}, OPERATOR)
+        app.steps.take(incident_id, "cancel", {"reason": "customer fixed it"}, OPERATOR)
     elif fate < 0.35:
-        app.step(incident_id, "decline", {"reason": "flat tyre on the van"}, crew(van_id))
+        app.steps.take(incident_id, "decline", {"reason": "flat tyre on the van"}, crew(van_id))
     elif fate < 0.5:
-        app.step(incident_id, "accept", {"eta_min": 15.0}, crew(van_id))
-        app.step(incident_id, "cancel", {"reason": "duplicate call"}, OPERATOR)
+        app.steps.take(incident_id, "accept", {"eta_min": 15.0}, crew(van_id))
+        app.steps.take(incident_id, "cancel", {"reason": "duplicate call"}, OPERATOR)
     else:
         work_to_completion(app, incident_id, van_id, tow_station_id="S1" if fate > 0.9 else None)
     at = datetime.now(UTC) - timedelta(hours=2, seconds=-n * 60)
     tracks = []
     for v in rng.sample(range(1, 7), 3):
-        track = app.repository.get(track_uuid(f"V{v}"))
+        track = app.store.repository.get(track_uuid(f"V{v}"))
         for k in range(rng.randint(1, 8)):
             track.report(
                 34.7 + rng.random() / 10, 113.6 + rng.random() / 10, at + timedelta(seconds=k)
             )
         tracks.append(track)
-    app.append(tracks)
+    app.store.append(tracks)
 
 
 def test_a_hundred_crashes_of_the_runner_never_lose_or_repeat_an_event(store_url: str) -> None:
@@ -113,7 +113,7 @@ def test_a_hundred_crashes_of_the_runner_never_lose_or_repeat_an_event(store_url
             fault = rng.choice(FAULTS)
             store = CrashingViewStore(store_url)
             store.fault = fault
-            runner = ProjectionRunner(app, store)
+            runner = ProjectionRunner(app.store, store)
             try:
                 while runner.step():
                     pass
@@ -123,15 +123,15 @@ def test_a_hundred_crashes_of_the_runner_never_lose_or_repeat_an_event(store_url
                 store.close()
             # 2. A fresh runner resumes from the store, to the head of the log.
             resumed = ViewStore(store_url)
-            runner = ProjectionRunner(app, resumed)
+            runner = ProjectionRunner(app.store, resumed)
             try:
                 while runner.step():
                     pass
-                assert resumed.position() == app.recorder.max_notification_id()
+                assert resumed.position() == app.store.recorder.max_notification_id()
             finally:
                 resumed.close()
             # 3. What it stored equals a rebuild from the first event.
-            assert stored_docs(store_url) == rebuild(app, None).docs, (
+            assert stored_docs(store_url) == rebuild(app.store, None).docs, (
                 f"round {round_no}, fault {fault}, seed {seed}"
             )
     # Every kind of crash happened, every round crashed (each round had a batch to store).

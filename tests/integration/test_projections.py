@@ -12,10 +12,10 @@ from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rescue.bootstrap import Rescue, bootstrap
 from rescue.domain.dispatch import DispatchParams
 from rescue.projections.runner import ProjectionRunner, load_models, rebuild
 from rescue.projections.storage import ViewStore
-from rescue.services.application import RescueApp
 from rescue.services.positions import PositionReport, PositionWriter, _Job
 from tests.builders import (
     OPERATOR,
@@ -31,7 +31,7 @@ from tests.builders import (
 CATEGORIES = ["battery", "flat_tire", "accident", "engine_failure", "lockout"]
 
 
-def busy_day(app: RescueApp, calls: int, seed: int, runner: ProjectionRunner | None = None) -> None:
+def busy_day(app: Rescue, calls: int, seed: int, runner: ProjectionRunner | None = None) -> None:
     """Calls worked to completion, declined, queued and cancelled, with GPS in between."""
     rng = random.Random(seed)
     stations, vans = line_network(6)
@@ -48,29 +48,29 @@ def busy_day(app: RescueApp, calls: int, seed: int, runner: ProjectionRunner | N
                 injury=rng.random() < 0.2,
             ),
         )
-        reply = app.dispatch(incident_id, OPERATOR.actor)
+        reply = app.dispatch.dispatch(incident_id, OPERATOR.actor)
         van_id = reply.body["van_id"]
         fate = rng.random()
         if van_id is None:
-            app.step(incident_id, "cancel", {"reason": "customer fixed it"}, OPERATOR)
+            app.steps.take(incident_id, "cancel", {"reason": "customer fixed it"}, OPERATOR)
         elif fate < 0.15:
-            app.step(incident_id, "decline", {"reason": "flat tyre on the van"}, crew(van_id))
+            app.steps.take(incident_id, "decline", {"reason": "flat tyre on the van"}, crew(van_id))
         elif fate < 0.25:
-            app.step(incident_id, "cancel", {"reason": "duplicate call"}, OPERATOR)
+            app.steps.take(incident_id, "cancel", {"reason": "duplicate call"}, OPERATOR)
         else:
             tow = "S1" if rng.random() < 0.3 else None
             work_to_completion(app, incident_id, van_id, tow_station_id=tow)
         app.view.fleet_index(app.clock(), DispatchParams())
         for v in vans[:3]:
-            app.append([_track(app, v["van_id"], start + timedelta(seconds=n), rng)])
+            app.store.append([_track(app, v["van_id"], start + timedelta(seconds=n), rng)])
         if runner is not None and rng.random() < 0.5:
             runner.step()
 
 
-def _track(app: RescueApp, van_id: str, at: datetime, rng: random.Random) -> Any:
+def _track(app: Rescue, van_id: str, at: datetime, rng: random.Random) -> Any:
     from rescue.domain.ids import track_uuid
 
-    track = app.repository.get(track_uuid(van_id))
+    track = app.store.repository.get(track_uuid(van_id))
     track.report(34.7 + rng.random() / 10, 113.6 + rng.random() / 10, at)
     return track
 
@@ -86,14 +86,14 @@ def stored_docs(url: str) -> dict[str, dict[str, Any]]:
 def test_incremental_read_models_equal_a_rebuild(store_url: str) -> None:
     with open_app(store_url) as app:
         # 1. A busy day, with the runner catching up now and then along the way.
-        runner = ProjectionRunner(app, ViewStore(store_url))
+        runner = ProjectionRunner(app.store, ViewStore(store_url))
         busy_day(app, calls=40, seed=3, runner=runner)
         while runner.step():
             pass
         assert runner.models is not None
-        assert runner.models.position == app.recorder.max_notification_id()
+        assert runner.models.position == app.store.recorder.max_notification_id()
         # 2. What was stored incrementally is exactly what a rebuild from scratch gives.
-        rebuilt = rebuild(app, None)
+        rebuilt = rebuild(app.store, None)
         assert stored_docs(store_url) == rebuilt.docs
         # 3. The models say something: KPIs counted, every van counted once, no closed call
         #    on the board.
@@ -114,7 +114,7 @@ def test_killing_the_projection_mid_batch_loses_and_repeats_nothing(store_url: s
     with open_app(store_url) as app:
         # 1. A log long enough that each run is killed while writing a batch.
         busy_day(app, calls=30, seed=5)
-        writer = PositionWriter(app)
+        writer = PositionWriter(app.runner)
         writer.close()
         start = datetime.now(UTC) - timedelta(hours=4)
         for second in range(100):
@@ -134,8 +134,8 @@ def test_killing_the_projection_mid_batch_loses_and_repeats_nothing(store_url: s
                     for v in range(1, 7)
                 ]
             )
-        head = app.recorder.max_notification_id()
-        expected = rebuild(app, None).docs
+        head = app.store.recorder.max_notification_id()
+        expected = rebuild(app.store, None).docs
     env = dict(os.environ)  # no cipher key: read models hold nothing personal
     command = [
         sys.executable,
@@ -183,23 +183,23 @@ def test_a_restarted_board_starts_from_the_read_models_and_equals_a_full_replay(
     with open_app(store_url) as app:
         # 1. A busy day, stored read models part-way, then more calls after them.
         busy_day(app, calls=25, seed=8)
-        runner = ProjectionRunner(app, ViewStore(store_url))
+        runner = ProjectionRunner(app.store, ViewStore(store_url))
         while runner.step():
             pass
-        stored_at = app.recorder.max_notification_id()
+        stored_at = app.store.recorder.max_notification_id()
         busy_day_more = report(34.8, 113.6, "accident", n=999)
         incident_id = reported(app, busy_day_more)
-        app.dispatch(incident_id, OPERATOR.actor)
+        app.dispatch.dispatch(incident_id, OPERATOR.actor)
         runner._store.close()
         settings = app.settings
     # 2. A new application starts its board from the read models, then follows the log.
-    restarted = RescueApp(settings)
+    restarted = bootstrap(settings)
     try:
         assert restarted.view.position > stored_at  # it caught up past the stored position
         # 3. Its board equals one replayed from the very first event.
         replayed = LiveView()
-        for n in restarted.recorder.select_notifications(start=None, limit=10**6):
-            replayed.apply(n.id, restarted.mapper.to_domain_event(n))
+        for n in restarted.store.recorder.select_notifications(start=None, limit=10**6):
+            replayed.apply(n.id, restarted.store.mapper.to_domain_event(n))
         for name in (
             "stations",
             "vans",

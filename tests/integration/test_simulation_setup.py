@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from rescue.bootstrap import bootstrap
 from rescue.cli.main import app as cli
 from rescue.places.geojson import network_geojson
-from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.simulator.network import build_network
 from rescue.simulator.setup import issue_tokens, load_with_progress, network_subset
@@ -30,14 +30,14 @@ def test_network_export_then_import_loads_every_station_and_van_once(tmp_path: P
     assert f"added {len(network.stations)} stations and {len(network.vans)} vans" in imported.output
 
     # 2. The store now holds exactly that network, vans on duty at their stations.
-    app = RescueApp(Settings(db=db, cipher_key=new_key()))
+    app = bootstrap(Settings(db=db, cipher_key=new_key()))
     try:
         assert set(app.view.stations) == {s.station_id for s in network.stations}
         assert set(app.view.vans) == {v.van_id for v in network.vans}
         van = network.vans[5]
-        stored = app.van(van.van_id)
+        stored = app.runner.van(van.van_id)
         assert stored.station_id == van.station_id and stored.on_duty
-        assert app.station(network.stations[3].station_id).lat == network.stations[3].lat
+        assert app.runner.station(network.stations[3].station_id).lat == network.stations[3].lat
     finally:
         app.close()
 
@@ -56,7 +56,7 @@ def test_a_broken_file_is_refused_and_adds_nothing(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["network", "import", str(bad), "--db", db])
     assert result.exit_code == 2
     assert "castle" in result.output
-    app = RescueApp(Settings(db=db, cipher_key=new_key()))
+    app = bootstrap(Settings(db=db, cipher_key=new_key()))
     try:
         assert app.view.stations == {}
     finally:
@@ -66,14 +66,14 @@ def test_a_broken_file_is_refused_and_adds_nothing(tmp_path: Path) -> None:
 def test_tokens_are_real_and_bound_to_their_van(tmp_path: Path) -> None:
     settings = Settings(db=sqlite_url_for(tmp_path / "rescue.db"), cipher_key=new_key())
     henan = network_subset(build_network(), ["Henan"])
-    app = RescueApp(settings)
+    app = bootstrap(settings)
     try:
         load_with_progress(app, henan)
         tokens = issue_tokens(app, [v.van_id for v in henan.vans[:3]], prefix="t")
-        operator = app.authenticate(tokens.operator)
+        operator = app.access.authenticate(tokens.operator)
         assert operator is not None and operator.role == "operator"
         for van_id, token in tokens.crews.items():
-            crew = app.authenticate(token)
+            crew = app.access.authenticate(token)
             assert crew is not None and (crew.role, crew.van_id) == ("crew", van_id)
         assert len(set(tokens.crews.values())) == 3
     finally:

@@ -16,9 +16,9 @@ from uuid import UUID
 
 import pytest
 
+from rescue.bootstrap import bootstrap
 from rescue.domain.ids import track_uuid, van_uuid
 from rescue.domain.validation import CHINA_TZ
-from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.simulator.audit import check_log
 from rescue.simulator.engine import SimReport, Simulation
@@ -40,7 +40,7 @@ def snowstorm_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimReport, 
     folder: Path = tmp_path_factory.mktemp("snowstorm")
     settings = Settings(db=sqlite_url_for(folder / "rescue.db"), cipher_key=new_key())
     # 1. The Henan stations and vans, and a token per van and for the operator.
-    app = RescueApp(settings)
+    app = bootstrap(settings)
     try:
         load_with_progress(app, HENAN)
         tokens = issue_tokens(app, [v.van_id for v in HENAN.vans])
@@ -87,10 +87,10 @@ def test_every_call_ends_completed_or_cancelled(
 
 def test_no_van_was_ever_on_two_jobs(snowstorm_day: tuple[SimReport, Settings]) -> None:
     report, settings = snowstorm_day
-    app = RescueApp(settings)
+    app = bootstrap(settings)
     try:
         # 1. Both sides of every assignment, read back from the store.
-        check = check_log(app, [v.van_id for v in HENAN.vans], report.incidents)
+        check = check_log(app.store, [v.van_id for v in HENAN.vans], report.incidents)
         assert check.problems == []
         assert check.statuses == report.incidents
         assert check.incident_holdings >= len(report.incidents) - report.statuses["cancelled"]
@@ -99,9 +99,9 @@ def test_no_van_was_ever_on_two_jobs(snowstorm_day: tuple[SimReport, Settings]) 
         #    history, each Offered is followed by the Released of that incident
         #    before the next Offered.
         for van in HENAN.vans:
-            assert app.repository.get(van_uuid(van.van_id)).incident_id is None
+            assert app.store.repository.get(van_uuid(van.van_id)).incident_id is None
             held: str | None = None
-            for event in app.events.get(van_uuid(van.van_id)):
+            for event in app.store.events.get(van_uuid(van.van_id)):
                 name = type(event).__qualname__
                 if name == "Van.Offered":
                     assert held is None, f"{van.van_id} offered {event.incident_id} holding {held}"
@@ -113,7 +113,9 @@ def test_no_van_was_ever_on_two_jobs(snowstorm_day: tuple[SimReport, Settings]) 
         # 3. Completed incidents went through every step, in order, with one van.
         steps = ["Accepted", "Departed", "Arrived", "Diagnosed", "Resolved", "Completed"]
         for incident_id, status in report.incidents.items():
-            names = [type(e).__qualname__.split(".")[-1] for e in app.events.get(UUID(incident_id))]
+            names = [
+                type(e).__qualname__.split(".")[-1] for e in app.store.events.get(UUID(incident_id))
+            ]
             if status == "completed":
                 tail = names[names.index("Accepted") :]
                 assert [n for n in tail if n in steps] == steps, names
@@ -122,7 +124,7 @@ def test_no_van_was_ever_on_two_jobs(snowstorm_day: tuple[SimReport, Settings]) 
                 assert names[-1] == "Cancelled", names
 
         # 4. The vans that worked left GPS tracks in the store.
-        tracked = sum(len(list(app.events.get(track_uuid(v.van_id)))) > 1 for v in HENAN.vans)
+        tracked = sum(len(list(app.store.events.get(track_uuid(v.van_id)))) > 1 for v in HENAN.vans)
         assert tracked >= 5
     finally:
         app.close()
@@ -132,10 +134,10 @@ def test_the_storm_was_in_henan_and_work_was_spread_over_the_fleet(
     snowstorm_day: tuple[SimReport, Settings],
 ) -> None:
     report, settings = snowstorm_day
-    app = RescueApp(settings)
+    app = bootstrap(settings)
     try:
         vans = Counter(
-            app.repository.get(UUID(i)).van_id
+            app.store.repository.get(UUID(i)).van_id
             for i, s in report.incidents.items()
             if s == "completed"
         )

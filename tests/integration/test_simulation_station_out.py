@@ -7,9 +7,9 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+from rescue.bootstrap import bootstrap
 from rescue.domain.ids import van_uuid
 from rescue.domain.validation import CHINA_TZ
-from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.simulator.audit import check_log
 from rescue.simulator.engine import Simulation
@@ -37,7 +37,7 @@ def van_of_busiest_station() -> str:
 
 def test_the_out_of_service_stations_vans_get_no_job(tmp_path: Path) -> None:
     settings = Settings(db=sqlite_url_for(tmp_path / "rescue.db"), cipher_key=new_key())
-    app = RescueApp(settings)
+    app = bootstrap(settings)
     try:
         load_with_progress(app, HENAN)
         tokens = issue_tokens(app, [v.van_id for v in HENAN.vans])
@@ -45,8 +45,10 @@ def test_the_out_of_service_stations_vans_get_no_job(tmp_path: Path) -> None:
         # off duty holding the offer, the leftover call is tidied away, and then it is idle.
         busy = van_of_busiest_station()
         left_over = reported(app, call_report(HENAN_LAT, HENAN_LON, "battery", n=1))
-        app.dispatch(left_over, OPERATOR.actor, van_id=busy, reason="left by an earlier run")
-        assert app.van(busy).incident_id == left_over
+        app.dispatch.dispatch(
+            left_over, OPERATOR.actor, van_id=busy, reason="left by an earlier run"
+        )
+        assert app.runner.van(busy).incident_id == left_over
     finally:
         app.close()
     assert settings.cipher_key is not None
@@ -72,19 +74,19 @@ def test_the_out_of_service_stations_vans_get_no_job(tmp_path: Path) -> None:
     per_station = Counter(v.station_id for v in HENAN.vans)
     assert len(out_vans) == max(per_station.values()) >= 2  # "auto": the station with most vans
 
-    app = RescueApp(settings)
+    app = bootstrap(settings)
     try:
         # 2. Between going off duty and coming back, none of its vans was offered a job.
         for van_id in out_vans:
-            names = [type(e).__qualname__ for e in app.events.get(van_uuid(van_id))]
-            off = max(i for i, e in enumerate(app.events.get(van_uuid(van_id)))
+            names = [type(e).__qualname__ for e in app.store.events.get(van_uuid(van_id))]
+            off = max(i for i, e in enumerate(app.store.events.get(van_uuid(van_id)))
                       if type(e).__qualname__ == "Van.ShiftChanged" and not e.on_duty)  # fmt: skip
             back = names.index("Van.ShiftChanged", off + 1)
             assert "Van.Offered" not in names[off:back], names
             # 3. ... and it is back on duty after the run.
-            assert app.van(van_id).on_duty
+            assert app.runner.van(van_id).on_duty
         # 4. The other stations handled the calls, one job per van at a time.
-        check = check_log(app, [v.van_id for v in HENAN.vans], report.incidents)
+        check = check_log(app.store, [v.van_id for v in HENAN.vans], report.incidents)
         assert check.problems == []
         assert report.statuses["completed"] >= 0.6 * len(report.incidents) > 0
     finally:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rescue.bootstrap import Rescue
 from rescue.domain.ids import track_uuid
 from rescue.projections.timetravel import board_as_of
-from rescue.services.application import RescueApp
 from rescue.services.positions import PositionReport, PositionWriter
 from tests.builders import OPERATOR, ZZ_LAT, ZZ_LON, crew, report, reported
 from tests.builders import served as served_world
@@ -17,10 +17,10 @@ P1 = (ZZ_LAT - 0.005, ZZ_LON)
 P2 = (ZZ_LAT - 0.009, ZZ_LON + 0.001)
 
 
-def fix(app: RescueApp, writer: PositionWriter, van_id: str, lat: float, lon: float) -> datetime:
+def fix(app: Rescue, writer: PositionWriter, van_id: str, lat: float, lon: float) -> datetime:
     """Stores one GPS report of the van; returns the moment it was recorded in the log."""
     writer.submit(van_id, [PositionReport(lat, lon, datetime.now(UTC) - timedelta(seconds=5))])
-    moment: datetime = list(app.events.get(track_uuid(van_id)))[-1].timestamp
+    moment: datetime = list(app.store.events.get(track_uuid(van_id)))[-1].timestamp
     return moment
 
 
@@ -41,24 +41,24 @@ def test_history_and_board_as_of_moments_around_the_dispatch(store_url: str) -> 
         first_fix = fix(app, writer, "V1", *P1)
         incident_id = reported(app, report())
         before_dispatch = datetime.now(UTC)
-        app.dispatch(incident_id, OPERATOR.actor)
+        app.dispatch.dispatch(incident_id, OPERATOR.actor)
         after_dispatch = datetime.now(UTC)
         second_fix = fix(app, writer, "V1", *P2)
-        app.step(incident_id, "accept", {"eta_min": 10.0}, crew("V1"))
+        app.steps.take(incident_id, "accept", {"eta_min": 10.0}, crew("V1"))
         after_accept = datetime.now(UTC)
-        whole = app.history(incident_id, None, with_caller=False)
+        whole = app.queries.history(incident_id, None, with_caller=False)
         offered_at = at(whole, "Offered")
         assert first_fix < at(whole, "Reported") < before_dispatch < offered_at < after_dispatch
         assert after_dispatch < second_fix < at(whole, "Accepted") < after_accept
 
         # 2. History as of a moment before the dispatch: no van, no dispatch decision yet.
-        before = app.history(incident_id, before_dispatch, with_caller=False)
+        before = app.queries.history(incident_id, before_dispatch, with_caller=False)
         assert [e["type"] for e in before["events"]] == ["Reported"]
         assert before["state"]["van_id"] is None
         assert before["state"]["last_dispatch"] is None
 
         # 3. History as of a moment after it: the van, and the candidates ranked then.
-        then = app.history(incident_id, after_dispatch, with_caller=False)
+        then = app.queries.history(incident_id, after_dispatch, with_caller=False)
         assert [e["type"] for e in then["events"]] == ["Reported", "Offered"]
         assert then["state"]["status"] == "offered"
         assert then["state"]["van_id"] == "V1"
@@ -68,7 +68,7 @@ def test_history_and_board_as_of_moments_around_the_dispatch(store_url: str) -> 
         assert candidates[0]["distance_km"] < candidates[1]["distance_km"]
 
         # 4. The board before the dispatch: both vans free, V1 at its first fix, the call open.
-        board = board_as_of(app, before_dispatch)
+        board = board_as_of(app.store, before_dispatch)
         assert {k: v["status"] for k, v in vans(board).items()} == {
             "V1": "available",
             "V2": "available",
@@ -79,20 +79,20 @@ def test_history_and_board_as_of_moments_around_the_dispatch(store_url: str) -> 
         assert (call_then["status"], call_then["van_id"]) == ("reported", None)
 
         # 5. After the dispatch: V1 offered the job, still where it was; V2 free.
-        board = board_as_of(app, after_dispatch)
+        board = board_as_of(app.store, after_dispatch)
         assert vans(board)["V1"]["status"] == "offered"
         assert (vans(board)["V1"]["lat"], vans(board)["V1"]["lon"]) == P1
         assert vans(board)["V2"]["status"] == "available"
         assert board["incidents"][0]["van_id"] == "V1"
 
         # 6. After the acceptance: V1 busy at its second fix.
-        board = board_as_of(app, after_accept)
+        board = board_as_of(app.store, after_accept)
         assert vans(board)["V1"]["status"] == "busy"
         assert (vans(board)["V1"]["lat"], vans(board)["V1"]["lon"]) == P2
         assert board["incidents"][0]["status"] == "accepted"
 
         # 7. Before the network was loaded there was nothing on the board.
-        assert board_as_of(app, first_fix - timedelta(days=1))["vans"] == []
+        assert board_as_of(app.store, first_fix - timedelta(days=1))["vans"] == []
 
         # 8. Over HTTP, for operators and auditors; the moment needs an offset.
         answer = world.get("/api/board", "auditor", params={"as_of": after_dispatch.isoformat()})
@@ -109,9 +109,9 @@ def test_the_board_now_matches_the_live_board(store_url: str) -> None:
         app = world.app
         # 1. A call offered to V1.
         incident_id = reported(app, report())
-        app.dispatch(incident_id, OPERATOR.actor)
+        app.dispatch.dispatch(incident_id, OPERATOR.actor)
         # 2. Replayed up to now, the board says what the live board says.
-        replayed = board_as_of(app, datetime.now(UTC))
+        replayed = board_as_of(app.store, datetime.now(UTC))
         live = app.view.snapshot()
         assert {v["van_id"]: v["status"] for v in replayed["vans"]} == {
             v["van_id"]: v["status"] for v in live["vans"]

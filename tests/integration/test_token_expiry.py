@@ -39,26 +39,28 @@ def test_a_token_works_until_its_lifetime_runs_out(sqlite_url: str) -> None:
     clock = FakeClock()
     with open_app(sqlite_url, clock=clock) as app:
         load(app, *line_network(1))
-        lapsing = app.add_user("temp", "operator", None, ADMIN, expires_in=timedelta(hours=1))
-        lasting = app.add_user("desk", "operator", None, ADMIN)
+        lapsing = app.access.add_user(
+            "temp", "operator", None, ADMIN, expires_in=timedelta(hours=1)
+        )
+        lasting = app.access.add_user("desk", "operator", None, ADMIN)
         issued_at = clock.now
         # 1. Within its hour the token is the operator's.
         clock.advance(3599)
-        principal = app.principal_for(lapsing)
+        principal = app.access.principal_for(lapsing)
         assert (principal.name, principal.role) == ("temp", "operator")
         # 2. From the hour on it is refused, saying it expired and when.
         clock.advance(1)
         with pytest.raises(Unauthenticated, match="expired") as refused:
-            app.principal_for(lapsing)
+            app.access.principal_for(lapsing)
         assert (issued_at + timedelta(hours=1)).isoformat(timespec="seconds") in str(refused.value)
-        assert app.authenticate(lapsing) is None
+        assert app.access.authenticate(lapsing) is None
         # 3. A token without a lifetime still works years later.
         clock.advance(10 * 365 * 86400)
-        assert app.principal_for(lasting).name == "desk"
+        assert app.access.principal_for(lasting).name == "desk"
         # 4. A lifetime must be positive.
         for lifetime in (timedelta(0), timedelta(seconds=-5)):
             with pytest.raises(Invalid):
-                app.add_user("temp", "operator", None, ADMIN, expires_in=lifetime)
+                app.access.add_user("temp", "operator", None, ADMIN, expires_in=lifetime)
 
 
 def test_a_token_issued_before_lifetimes_existed_works_until_revoked(sqlite_url: str) -> None:
@@ -67,30 +69,36 @@ def test_a_token_issued_before_lifetimes_existed_works_until_revoked(sqlite_url:
         token = AccessToken(token_hash=hash_token("old"), name="old", role="auditor", van_id=None)
         events = token.collect_events()
         object.__delattr__(events[0], "expires_at")
-        app.events.put(events)
-        assert app.principal_for("old").role == "auditor"
+        app.store.events.put(events)
+        assert app.access.principal_for("old").role == "auditor"
 
 
 def test_an_expired_token_gets_401_saying_so(sqlite_url: str) -> None:
     with served(sqlite_url) as world:
         # Issued two hours ago for one hour, by another process on the same store.
         with open_app(sqlite_url, clock=FakeClock(datetime.now(UTC) - timedelta(hours=2))) as desk:
-            token = desk.add_user("lapsed", "operator", None, ADMIN, expires_in=timedelta(hours=1))
+            token = desk.access.add_user(
+                "lapsed", "operator", None, ADMIN, expires_in=timedelta(hours=1)
+            )
         answer = world.client.get("/api/pages/whoami", headers=bearer(token))
         assert answer.status_code == 401
         assert "expired" in answer.json()["detail"]
         assert answer.headers["WWW-Authenticate"] == "Bearer"
         # As a tracker's device id too.
-        tracked = world.app.add_user("tracker", "crew", "V1", ADMIN, expires_in=timedelta(hours=1))
+        tracked = world.app.access.add_user(
+            "tracker", "crew", "V1", ADMIN, expires_in=timedelta(hours=1)
+        )
         with open_app(sqlite_url, clock=FakeClock(datetime.now(UTC) - timedelta(hours=2))) as desk:
-            tracker = desk.add_user("tracker", "crew", "V1", ADMIN, expires_in=timedelta(hours=1))
+            tracker = desk.access.add_user(
+                "tracker", "crew", "V1", ADMIN, expires_in=timedelta(hours=1)
+            )
         position = {"lat": "34.8", "lon": "113.6"}
         assert world.client.get("/osmand", params={"id": tracked, **position}).status_code == 200
         lapsed = world.client.get("/osmand", params={"id": tracker, **position})
         assert lapsed.status_code == 401
         assert "expired" in lapsed.json()["detail"]
         # The same account's fresh token works.
-        fresh = world.app.add_user("lapsed", "operator", None, ADMIN)
+        fresh = world.app.access.add_user("lapsed", "operator", None, ADMIN)
         assert world.client.get("/api/pages/whoami", headers=bearer(fresh)).status_code == 200
 
 
@@ -105,10 +113,10 @@ def test_users_add_issues_a_token_with_a_lifetime(sqlite_url: str) -> None:
     token = added.output.strip()
     # 1. Works for eight hours from when it was issued, not after.
     with open_app(sqlite_url, clock=FakeClock(before + timedelta(hours=7, minutes=59))) as app:
-        assert app.principal_for(token).name == "night"
+        assert app.access.principal_for(token).name == "night"
     later = FakeClock(before + timedelta(hours=8, minutes=1))
     with open_app(sqlite_url, clock=later) as app, pytest.raises(Unauthenticated, match="expired"):
-        app.principal_for(token)
+        app.access.principal_for(token)
     # 2. A lifetime that is not one is refused, and nothing is issued.
     refused = runner.invoke(
         cli,
@@ -117,4 +125,4 @@ def test_users_add_issues_a_token_with_a_lifetime(sqlite_url: str) -> None:
     assert refused.exit_code == 2
     assert "--expires-in" in refused.output
     with open_app(sqlite_url) as app, pytest.raises(NotFound, match="no user day"):
-        app.revoke_user("day", ADMIN)
+        app.access.revoke_user("day", ADMIN)

@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from rescue.api.hub import BoardHub, Chunk, Client, crew_filter
 from rescue.projections.changes import Doc
+from rescue.projections.hub import BoardHub, Chunk, Client, crew_filter
 from rescue.projections.live import LiveView
 
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rescue.api.schemas import Diagnose
 from rescue.domain.vocabulary import FaultCategory
+from rescue.services.step_requests import Diagnose
 from rescue.simulator.clock import SimClock
 from rescue.simulator.geo import (
     NearestPoint,

@@ -82,14 +82,14 @@ def time_to_healthz(
 
 def _store_read_models(corpus: Corpus) -> None:
     """Leaves the read models a running server keeps current, as a restart finds them."""
+    from rescue.bootstrap import bootstrap
     from rescue.projections.runner import rebuild
     from rescue.projections.storage import ViewStore
-    from rescue.services.application import RescueApp
 
-    app = RescueApp(corpus.settings(), follow=False)
+    app = bootstrap(corpus.settings(), follow=False)
     store = ViewStore(corpus.db)
     try:
-        rebuild(app, store)
+        rebuild(app.store, store)
     finally:
         store.close()
         app.close()

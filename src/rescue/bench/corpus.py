@@ -21,10 +21,11 @@ from typing import Any
 
 from rich.progress import Progress
 
+from rescue.bootstrap import Rescue, bootstrap
+from rescue.domain.access import Principal
 from rescue.domain.actors import Actor
 from rescue.domain.ids import track_uuid
 from rescue.domain.vocabulary import Role
-from rescue.services.application import Principal, RescueApp
 from rescue.settings import Settings
 from rescue.simulator.calls import call_places, plan_calls
 from rescue.simulator.network import build_network
@@ -62,11 +63,11 @@ def build_corpus(
     db = f"sqlite:///{path}"
     key = new_key()
     rng = random.Random(seed)
-    app = RescueApp(Settings(db=db, cipher_key=key))
+    app = bootstrap(Settings(db=db, cipher_key=key))
     try:
         network = build_network()
         load_with_progress(app, network, progress=progress)
-        base = app.recorder.max_notification_id() or 0
+        base = app.store.recorder.max_notification_id() or 0
         incidents = max(1, round(events * INCIDENT_SHARE / EVENTS_PER_INCIDENT))
         places = call_places([(s.lat, s.lon) for s in network.stations], 30.0)
         scenario = ordinary_day(hours=None, calls_per_hour=40.0)
@@ -87,30 +88,30 @@ def build_corpus(
                 incident_id = _incident_life(app, call.report, operator, workshops, rng)
                 if incident_id is not None:
                     ids.append(incident_id)
-            written = (app.recorder.max_notification_id() or 0) - base
+            written = (app.store.recorder.max_notification_id() or 0) - base
             # Positions fill the log up to this round's share of the target.
             goal = round((events - base) * (r + 1) / rounds)
             tracks.append(max(0, goal - written))
             if progress is not None and task is not None:
-                progress.update(task, completed=(app.recorder.max_notification_id() or 0))
-        total = app.recorder.max_notification_id() or 0
+                progress.update(task, completed=(app.store.recorder.max_notification_id() or 0))
+        total = app.store.recorder.max_notification_id() or 0
     finally:
         app.close()
     return Corpus(path=path, db=db, key=key, events=total, incident_ids=tuple(ids))
 
 
 def _incident_life(
-    app: RescueApp,
+    app: Rescue,
     report: dict[str, Any],
     operator: Actor,
     workshops: list[str],
     rng: random.Random,
 ) -> str | None:
-    incident_id = str(app.report_incident(report, operator).body["incident_id"])
-    offered = app.dispatch(incident_id, operator).body
+    incident_id = str(app.dispatch.report_incident(report, operator).body["incident_id"])
+    offered = app.dispatch.dispatch(incident_id, operator).body
     van_id = offered.get("van_id")
     if offered.get("status") != "offered" or not van_id:
-        app.step(incident_id, "cancel", {"reason": "no van free"}, _principal(operator))
+        app.steps.take(incident_id, "cancel", {"reason": "no van free"}, _principal(operator))
         return incident_id
     crew = Principal(f"bench-crew-{van_id}", Role.CREW, van_id)
     category = report["fault"]["category"]
@@ -127,7 +128,7 @@ def _incident_life(
         ("resolve", outcome),
         ("complete", {"customer_signed": True, "satisfaction": rng.randint(3, 5)}),
     ):
-        app.step(incident_id, action, data, crew)
+        app.steps.take(incident_id, action, data, crew)
     return incident_id
 
 
@@ -138,10 +139,10 @@ def _principal(actor: Actor) -> Principal:
 class _Tracks:
     """Every van's track kept in memory, appended to in large batches."""
 
-    def __init__(self, app: RescueApp, van_ids: list[str], rng: random.Random) -> None:
+    def __init__(self, app: Rescue, van_ids: list[str], rng: random.Random) -> None:
         self.app = app
         self.rng = rng
-        self.tracks: dict[str, Any] = {v: app.repository.get(track_uuid(v)) for v in van_ids}
+        self.tracks: dict[str, Any] = {v: app.store.repository.get(track_uuid(v)) for v in van_ids}
         self.van_ids = van_ids
         self.clock = datetime.now(UTC) - timedelta(days=2)
         self.where = {v: (rng.uniform(22.0, 45.0), rng.uniform(100.0, 122.0)) for v in van_ids}
@@ -159,5 +160,5 @@ class _Tracks:
                 track = self.tracks[van_id]
                 track.report(lat=lat, lon=lon, recorded_at=self.clock, speed_kmh=45.0)
                 touched[van_id] = track
-            self.app.append(list(touched.values()))
+            self.app.store.append(list(touched.values()))
             count -= n

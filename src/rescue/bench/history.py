@@ -19,7 +19,7 @@ from uuid import UUID
 from rich.progress import Progress
 
 from rescue.bench.corpus import Corpus
-from rescue.services.application import RescueApp
+from rescue.bootstrap import bootstrap
 
 __all__ = ["bench_time_travel"]
 
@@ -37,15 +37,15 @@ def bench_time_travel(
     chosen = rng.sample(list(corpus.incident_ids), min(samples, len(corpus.incident_ids)))
     # No live board: these reads go to the store, and replaying the whole log
     # into a board first would only lengthen the set-up.
-    app = RescueApp(corpus.settings(), follow=False)
+    app = bootstrap(corpus.settings(), follow=False)
     try:
         moments = []
         for incident_id in chosen:
-            events: list[Any] = list(app.events.get(UUID(incident_id)))
+            events: list[Any] = list(app.store.events.get(UUID(incident_id)))
             moments.append((incident_id, events[len(events) // 2].timestamp, len(events)))
         for incident_id, moment, _ in moments[:10]:  # warm imports and statement caches
-            app.history(incident_id, moment, with_caller=True)
-            app.incident_details(incident_id, with_caller=True)
+            app.queries.history(incident_id, moment, with_caller=True)
+            app.queries.incident_details(incident_id, with_caller=True)
         task = (
             progress.add_task("time travel queries", total=len(moments))
             if progress is not None
@@ -55,10 +55,10 @@ def bench_time_travel(
         now_ns: list[int] = []
         for incident_id, moment, _ in moments:
             t0 = time.perf_counter_ns()
-            app.history(incident_id, moment, with_caller=True)
+            app.queries.history(incident_id, moment, with_caller=True)
             as_of_ns.append(time.perf_counter_ns() - t0)
             t0 = time.perf_counter_ns()
-            app.incident_details(incident_id, with_caller=True)
+            app.queries.incident_details(incident_id, with_caller=True)
             now_ns.append(time.perf_counter_ns() - t0)
             if progress is not None and task is not None:
                 progress.advance(task)

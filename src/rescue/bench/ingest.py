@@ -30,9 +30,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rescue.bootstrap import Rescue, bootstrap
 from rescue.domain.actors import Actor
 from rescue.places.network import Network
-from rescue.services.application import RescueApp, load_network
 from rescue.services.positions import PositionReport, PositionWriter, _Job
 from rescue.settings import Settings
 from rescue.simulator.network import scaled_network
@@ -45,7 +45,7 @@ def bench_ingest(vans: int = 1000, batches: int = 40, seed: int = 3) -> dict[str
         network = scaled_network(max(1, vans // 2), vans, seed=seed)
         writer_db, store_db = Path(folder) / "writer.db", Path(folder) / "store.db"
         writer_app, store_app = _app(writer_db, network), _app(store_db, network)
-        writer = PositionWriter(writer_app)
+        writer = PositionWriter(writer_app.runner)
         writer.close()  # the bench drives _append itself, in this thread
         start = datetime.now(UTC) - timedelta(hours=2)
         raw = _RawTable(Path(folder) / "raw.db")
@@ -64,13 +64,13 @@ def bench_ingest(vans: int = 1000, batches: int = 40, seed: int = 3) -> dict[str
                 )
                 for i, v in enumerate(network.vans)
             ]
-            before = writer_app.recorder.max_notification_id() or 0
+            before = writer_app.store.recorder.max_notification_id() or 0
             t0 = time.perf_counter()
             writer._append(jobs)
             writer_elapsed = time.perf_counter() - t0
             rows = _rows_after(writer_db, before)
             t0 = time.perf_counter()
-            store_app.recorder.insert_rows(rows)  # type: ignore[attr-defined]
+            store_app.store.recorder.insert_rows(rows)  # type: ignore[attr-defined]
             store_elapsed = time.perf_counter() - t0
             raw_elapsed = raw.insert(rows)
             if b > 0:  # the first batch loads every track: not the steady state
@@ -93,10 +93,9 @@ def bench_ingest(vans: int = 1000, batches: int = 40, seed: int = 3) -> dict[str
     }
 
 
-def _app(db: Path, network: Network) -> RescueApp:
-    app = RescueApp(Settings(db=f"sqlite:///{db}", cipher_key=new_key()), follow=False)
-    load_network(
-        app,
+def _app(db: Path, network: Network) -> Rescue:
+    app = bootstrap(Settings(db=f"sqlite:///{db}", cipher_key=new_key()), follow=False)
+    app.network.load_network(
         [dataclasses.asdict(s) for s in network.stations],
         [dataclasses.asdict(v) for v in network.vans],
         Actor(role="admin", name="bench"),

@@ -33,8 +33,8 @@ import httpx
 import orjson
 from websockets.asyncio.client import connect
 
+from rescue.bootstrap import bootstrap
 from rescue.domain.actors import Actor
-from rescue.services.application import RescueApp, load_network
 from rescue.settings import Settings
 from rescue.simulator.network import scaled_network
 from rescue.store.privacy import new_key
@@ -227,16 +227,17 @@ def bench_live(vans: int = 1000, clients: int = 200, seconds: float = 20.0) -> d
     with tempfile.TemporaryDirectory(prefix="rescue-live-") as folder:
         db = f"sqlite:///{Path(folder) / 'live.db'}"
         key = new_key()
-        app = RescueApp(Settings(db=db, cipher_key=key))
+        app = bootstrap(Settings(db=db, cipher_key=key))
         network = scaled_network(max(1, vans // 2), vans, seed=4)
-        load_network(
-            app,
+        app.network.load_network(
             [_asdict(s) for s in network.stations],
             [_asdict(v) for v in network.vans],
             ADMIN,
         )
-        operator = app.add_user("bench-operator", "operator", None, ADMIN)
-        crews = [app.add_user(f"bench-{v.van_id}", "crew", v.van_id, ADMIN) for v in network.vans]
+        operator = app.access.add_user("bench-operator", "operator", None, ADMIN)
+        crews = [
+            app.access.add_user(f"bench-{v.van_id}", "crew", v.van_id, ADMIN) for v in network.vans
+        ]
         app.close()
 
         with rescue_server(db, key, RESCUE_WS_QUEUE_LIMIT="100000") as (port, pid):

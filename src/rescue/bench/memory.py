@@ -16,7 +16,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 
 from rescue.bench.live import ADMIN, _asdict, bare_server, rescue_server
-from rescue.services.application import RescueApp, load_network
+from rescue.bootstrap import bootstrap
 from rescue.settings import Settings
 from rescue.simulator.network import scaled_network
 from rescue.store.privacy import new_key
@@ -50,12 +50,12 @@ def bench_memory(sockets: int = 1000) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="rescue-mem-") as folder:
         db = f"sqlite:///{Path(folder) / 'mem.db'}"
         key = new_key()
-        app = RescueApp(Settings(db=db, cipher_key=key))
+        app = bootstrap(Settings(db=db, cipher_key=key))
         network = scaled_network(50, 100, seed=4)
-        load_network(
-            app, [_asdict(s) for s in network.stations], [_asdict(v) for v in network.vans], ADMIN
+        app.network.load_network(
+            [_asdict(s) for s in network.stations], [_asdict(v) for v in network.vans], ADMIN
         )
-        token = app.add_user("bench-crew", "crew", network.vans[0].van_id, ADMIN)
+        token = app.access.add_user("bench-crew", "crew", network.vans[0].van_id, ADMIN)
         app.close()
         with rescue_server(db, key) as (port, pid):
             ours = asyncio.run(_hold(f"ws://127.0.0.1:{port}/ws/crew?token={token}", sockets, pid))

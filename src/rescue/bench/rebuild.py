@@ -16,9 +16,9 @@ import time
 from typing import Any
 
 from rescue.bench.corpus import Corpus
+from rescue.bootstrap import bootstrap
 from rescue.projections.runner import rebuild
 from rescue.projections.storage import ViewStore
-from rescue.services.application import RescueApp
 from rescue.store.env import store_env
 
 
@@ -47,14 +47,14 @@ def bench_rebuild(corpus: Corpus, rounds: int = 3) -> dict[str, Any]:
     raw_times: list[float] = []
     rebuild_times: list[float] = []
     rows, documents = 0, 0
-    app = RescueApp(corpus.settings(), follow=False)
+    app = bootstrap(corpus.settings(), follow=False)
     store = ViewStore(corpus.db, name="bench-rebuild")
     try:
         for _ in range(rounds):
             raw_s, rows = raw_read_seconds(corpus.db)
             raw_times.append(raw_s)
             started = time.perf_counter()
-            models = rebuild(app, store)
+            models = rebuild(app.store, store)
             rebuild_times.append(time.perf_counter() - started)
             documents = sum(len(d) for d in models.docs.values())
     finally:

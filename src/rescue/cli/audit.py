@@ -38,14 +38,13 @@ def verify_command(
     from eventsourcing.persistence import InfrastructureFactory
     from eventsourcing.utils import Environment
 
-    from rescue.services.application import RescueApp
     from rescue.services.audit import verify
     from rescue.settings import Settings
-    from rescue.store.env import store_env
+    from rescue.store.env import APPLICATION_NAME, store_env
 
     expected = _anchor(anchor)
     url = db if db is not None else Settings().db
-    env = Environment(RescueApp.name, {**os.environ, **store_env(url)})
+    env = Environment(APPLICATION_NAME, {**os.environ, **store_env(url)})
     factory = InfrastructureFactory.construct(env)
     try:
         result = verify(factory.application_recorder(), anchor=expected)  # type: ignore[arg-type]

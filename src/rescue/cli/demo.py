@@ -18,11 +18,11 @@ from pathlib import Path
 
 import typer
 
+from rescue.bootstrap import bootstrap
 from rescue.domain.actors import Actor
 from rescue.domain.validation import CHINA_TZ
 from rescue.domain.vocabulary import Role
 from rescue.progress import progress_bar
-from rescue.services.application import RescueApp
 from rescue.settings import Settings
 from rescue.simulator.engine import Simulation, StatusLine
 from rescue.simulator.network import build_network
@@ -65,7 +65,7 @@ def run_demo(
     # HQ's repair van is left to the human with the tablet token.
     human_van = network.vans[1 if len(network.vans) > 1 else 0].van_id
     admin = Actor(role=Role.ADMIN, name="demo")
-    rescue = RescueApp(settings)
+    rescue = bootstrap(settings)
     try:
         with progress_bar() as progress:
             stations, vans = load_with_progress(rescue, network, admin, progress=progress)
@@ -76,10 +76,10 @@ def run_demo(
                 progress=progress,
             )
         tokens = {
-            "operator": rescue.add_user("demo-operator", Role.OPERATOR, None, admin),
-            "auditor": rescue.add_user("demo-auditor", Role.AUDITOR, None, admin),
-            "admin": rescue.add_user("demo-admin", Role.ADMIN, None, admin),
-            f"crew of {human_van}": rescue.add_user(
+            "operator": rescue.access.add_user("demo-operator", Role.OPERATOR, None, admin),
+            "auditor": rescue.access.add_user("demo-auditor", Role.AUDITOR, None, admin),
+            "admin": rescue.access.add_user("demo-admin", Role.ADMIN, None, admin),
+            f"crew of {human_van}": rescue.access.add_user(
                 f"demo-crew-{human_van}", Role.CREW, human_van, admin
             ),
         }

@@ -156,8 +156,8 @@ def users_add(
     db: DbOption = None,
 ) -> None:
     """Print a new bearer token for NAME, once; only its hash is stored."""
+    from rescue.bootstrap import bootstrap
     from rescue.domain.access import parse_lifetime
-    from rescue.services.application import RescueApp
 
     lifetime = None
     if expires_in is not None:
@@ -165,9 +165,9 @@ def users_add(
             lifetime = parse_lifetime(expires_in)
         except ValueError as error:
             _fail(f"--expires-in: {error}")
-    rescue = RescueApp(_settings(db))
+    rescue = bootstrap(_settings(db))
     try:
-        token = rescue.add_user(name, role.value, van, ADMIN_CLI, expires_in=lifetime)
+        token = rescue.access.add_user(name, role.value, van, ADMIN_CLI, expires_in=lifetime)
     except RescueError as error:
         _fail(str(error))
     finally:
@@ -181,11 +181,11 @@ def users_revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke every token of NAME, at once."""
-    from rescue.services.application import RescueApp
+    from rescue.bootstrap import bootstrap
 
-    rescue = RescueApp(_settings(db))
+    rescue = bootstrap(_settings(db))
     try:
-        count = rescue.revoke_user(name, ADMIN_CLI)
+        count = rescue.access.revoke_user(name, ADMIN_CLI)
     except RescueError as error:
         _fail(str(error))
     finally:
@@ -201,13 +201,13 @@ def projections_run(
     ] = False,
 ) -> None:
     """Keep the read models current in this process (servers do this themselves too)."""
+    from rescue.bootstrap import bootstrap
     from rescue.projections.runner import ProjectionRunner
     from rescue.projections.storage import ViewStore
-    from rescue.services.application import RescueApp
 
     settings = _settings(db)
-    rescue = RescueApp(settings, follow=False)
-    runner = ProjectionRunner(rescue, ViewStore(settings.db))
+    rescue = bootstrap(settings, follow=False)
+    runner = ProjectionRunner(rescue.store, ViewStore(settings.db))
     try:
         while True:
             if runner.step() == 0:
@@ -227,21 +227,26 @@ def projections_rebuild(db: DbOption = None) -> None:
     """Rebuild the read models (board, vans, station load, KPIs) from the whole event log."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from rescue.bootstrap import bootstrap
     from rescue.projections.runner import rebuild
     from rescue.projections.storage import ViewStore
-    from rescue.services.application import RescueApp
 
     settings = _settings(db)
-    rescue = RescueApp(settings, follow=False)
+    rescue = bootstrap(settings, follow=False)
     store = ViewStore(settings.db)
     try:
         with Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
             TimeRemainingColumn(),
         ) as bar:
-            task = bar.add_task("events", total=rescue.recorder.max_notification_id() or 0)
-            models = rebuild(rescue, store, lambda done, total: bar.update(task, completed=done,
-                                                                              total=total))
+            task = bar.add_task("events", total=rescue.store.recorder.max_notification_id() or 0)
+            models = rebuild(
+                rescue.store,
+                store,
+                lambda done, total: bar.update(task, completed=done, total=total),
+            )
     finally:
         store.close()
         rescue.close()
@@ -256,7 +261,7 @@ def network_load(
     full: Annotated[bool, typer.Option(help="with 3 county and 5 town stations per point")] = False,
 ) -> None:
     """Load the national demo network (stations and vans on duty) into the store."""
-    from rescue.services.application import RescueApp, load_network
+    from rescue.bootstrap import bootstrap
     from rescue.simulator.network import build_network
 
     network = build_network(
@@ -264,10 +269,9 @@ def network_load(
         county_per_service_point=3 if full else 0,
         town_per_service_point=5 if full else 0,
     )
-    rescue = RescueApp(_settings(db))
+    rescue = bootstrap(_settings(db))
     try:
-        added = load_network(
-            rescue,
+        added = rescue.network.load_network(
             [dataclasses.asdict(s) for s in network.stations],
             [dataclasses.asdict(v) for v in network.vans],
             ADMIN_CLI,
@@ -296,9 +300,9 @@ def network_import(
     db: DbOption = None,
 ) -> None:
     """Load stations and vans from a GeoJSON file; what exists already is kept."""
+    from rescue.bootstrap import bootstrap
     from rescue.places.geojson import network_from_geojson
     from rescue.progress import progress_bar
-    from rescue.services.application import RescueApp
     from rescue.services.network_import import import_network
 
     # The whole file is read and checked before the store is opened: a bad file adds nothing.
@@ -306,14 +310,17 @@ def network_import(
         network = network_from_geojson(json.loads(source.read_text(encoding="utf-8")))
     except (OSError, ValueError) as error:
         _fail(f"cannot import {source}: {error}")
-    rescue = RescueApp(_settings(db))
+    rescue = bootstrap(_settings(db))
     try:
         with progress_bar() as progress:
             task = progress.add_task(
                 "loading the network", total=len(network.stations) + len(network.vans)
             )
             stations, vans = import_network(
-                rescue, network, ADMIN_CLI, advance=lambda done: progress.advance(task, done)
+                rescue.network,
+                network,
+                ADMIN_CLI,
+                advance=lambda done: progress.advance(task, done),
             )
     except ValueError as error:
         _fail(f"cannot import {source}: {error}")
@@ -359,9 +366,7 @@ def simulate(
     url: Annotated[
         str | None, typer.Option(help="drive this running server (default: serve --db here)")
     ] = None,
-    scenario: Annotated[
-        str, typer.Option(help="ordinary, snowstorm or station_out")
-    ] = "ordinary",
+    scenario: Annotated[str, typer.Option(help="ordinary, snowstorm or station_out")] = "ordinary",
     speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 60.0,
     minutes: Annotated[
         float, typer.Option(help="real minutes of calls (simulated: minutes x speed)")

@@ -10,7 +10,21 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from rescue.domain.actors import Actor
 from rescue.domain.ids import account_uuid, token_uuid
+
+
+class Principal:
+    """The caller behind a bearer token."""
+
+    def __init__(self, name: str, role: str, van_id: str | None) -> None:
+        self.name = name
+        self.role = role
+        self.van_id = van_id
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(role=self.role, name=self.name, van_id=self.van_id)
 
 
 def hash_token(token: str) -> str:

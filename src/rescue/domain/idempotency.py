@@ -34,23 +34,45 @@ class IdempotencyKey:
         return idempotency_uuid(self.principal, self.key)
 
 
-class Reply(NamedTuple):
-    """A command's answer. A named tuple: the position writer builds one per request, and a
-    frozen dataclass costs three times as much to build."""
+class Result(NamedTuple):
+    """A command's answer: what it shows, and whether it made a new record (a station, an
+    incident, a complaint) rather than changing one. A named tuple: the position writer
+    builds one per request, and a frozen dataclass costs three times as much to build."""
 
-    status_code: int
     body: dict[str, Any]
+    created: bool = False
 
 
 class StoredReply(Aggregate):
+    """The first result of a command that carried an idempotency key."""
+
+    class Recorded(Aggregate.Created):
+        """Version 1 stored the answer's HTTP status (`status_code`); version 2 stores only
+        whether the command made a new record, which is what a status of 201 meant."""
+
+        class_version = 2
+        principal: str
+        key: str
+        fingerprint: str
+        created: bool
+        body: dict[str, Any]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["created"] = state.pop("status_code") == 201
+
     @staticmethod
     def create_id(principal: str, key: str, **_: Any) -> Any:
         return idempotency_uuid(principal, key)
 
-    @event("Recorded")
+    @event(Recorded)
     def __init__(
-        self, principal: str, key: str, fingerprint: str, status_code: int, body: dict[str, Any]
+        self, principal: str, key: str, fingerprint: str, created: bool, body: dict[str, Any]
     ) -> None:
         self.fingerprint = fingerprint
-        self.status_code = status_code
+        self.created = created
         self.body = body
+
+    @property
+    def result(self) -> Result:
+        return Result(self.body, self.created)

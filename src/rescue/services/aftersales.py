@@ -1,6 +1,6 @@
 """After-sales commands and queries: warranty claims, follow-up calls and complaints.
 
-These run through the application's command runner (`RescueApp._run`), so
+These run through the shared command runner (rescue.services.runner), so
 they share its guarantees: a domain error records nothing, a concurrent
 change re-runs the command, an `Idempotency-Key` retry gets the first answer.
 
@@ -17,13 +17,10 @@ GPS traffic is never decoded.
 from __future__ import annotations
 
 import threading
-import weakref
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
@@ -39,7 +36,7 @@ from rescue.domain.claims import (
     settled_decision,
     warranty_policy,
 )
-from rescue.domain.errors import Conflict, NotFound
+from rescue.domain.errors import Conflict
 from rescue.domain.followups import (
     Complaint,
     FollowUp,
@@ -47,39 +44,21 @@ from rescue.domain.followups import (
     followup_uuid,
     reminders_for,
 )
-from rescue.domain.idempotency import IdempotencyKey, Reply
+from rescue.domain.idempotency import IdempotencyKey, Result
+from rescue.services.clock import Clock
+from rescue.services.queries import IncidentQueries
+from rescue.services.runner import CommandRunner, Decision
+from rescue.services.store import RescueStore
+from rescue.settings import Settings
 from rescue.store.legacy_topics import legacy_topic
 
 if TYPE_CHECKING:
     from rescue.domain.incidents import Incident
-    from rescue.services.application import RescueApp
 
-Body = tuple[Sequence[Aggregate], Reply]
 
 DEFAULT_FOLLOWUP_DELAY_H = 24.0
 DEFAULT_FOLLOWUP_RETRY_H = 2.0
 DEFAULT_COMPLAINT_ANSWER_H = 24.0
-
-
-def _hours(app: RescueApp, name: str, default: float) -> timedelta:
-    return timedelta(hours=float(getattr(app.settings, name, default)))
-
-
-def on_completion(app: RescueApp, incident: Incident, actor: dict[str, Any]) -> list[Aggregate]:
-    """The records a completion brings: the claim or paid-service mark, and the follow-up call."""
-    incident_id = str(incident.id)
-    events = [*app.events.get(incident.id), *incident.pending_events]
-    record = records_for(incident_id, events, actor)
-    followup = FollowUp(
-        incident_id=incident_id,
-        due_at=app.clock() + _hours(app, "followup_delay_h", DEFAULT_FOLLOWUP_DELAY_H),
-        vehicle={
-            k: incident.vehicle.get(k) for k in ("vin", "plate", "model_series", "odometer_km")
-        },
-        reminders=reminders_for(warranty_policy(), incident.vehicle),
-        actor=actor,
-    )
-    return [record, followup]
 
 
 def related_ids(incident_id: str) -> dict[str, Any]:
@@ -114,8 +93,8 @@ _TOPICS = [
 class AfterSalesView:
     """Follow-ups still due and complaints still open, by incident id."""
 
-    def __init__(self, app: RescueApp) -> None:
-        self._app = app
+    def __init__(self, store: RescueStore) -> None:
+        self._store = store
         self._lock = threading.Lock()
         self.position = 0
         self.due: dict[str, datetime] = {}  # incident -> when the call is due
@@ -125,7 +104,7 @@ class AfterSalesView:
 
     def catch_up(self) -> None:
         with self._lock:
-            recorder = self._app.recorder
+            recorder = self._store.recorder
             head = recorder.max_notification_id() or 0
             while self.position < head:
                 page = recorder.select_notifications(
@@ -136,7 +115,7 @@ class AfterSalesView:
                     inclusive_of_start=False,
                 )
                 for notification in page:
-                    self._apply(self._app.mapper.to_domain_event(notification))
+                    self._apply(self._store.mapper.to_domain_event(notification))
                 if len(page) < 500:
                     break
                 self.position = page[-1].id
@@ -183,31 +162,55 @@ class AfterSalesView:
 
 
 class AfterSales:
-    """Claims, follow-ups and complaints of one application."""
+    """Claims, follow-ups and complaints; built once, so its worklist view is kept."""
 
-    def __init__(self, app: RescueApp) -> None:
-        self.app = app
-        self.view = AfterSalesView(app)
+    def __init__(
+        self,
+        runner: CommandRunner,
+        queries: IncidentQueries,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.runner = runner
+        self.store = runner.store
+        self.queries = queries
+        self.settings = settings
+        self.clock = clock
+        self.view = AfterSalesView(runner.store)
+
+    def _hours(self, name: str, default: float) -> timedelta:
+        return timedelta(hours=float(getattr(self.settings, name, default)))
 
     def _get(self, aggregate_id: Any, what: str) -> Any:
-        try:
-            return self.app.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"no {what}") from None
+        return self.runner.load(aggregate_id, what)
 
     def _exists(self, aggregate_id: Any) -> bool:
-        return bool(self.app.recorder.select_events(aggregate_id, limit=1))
+        return self.runner.exists(aggregate_id)
 
     def _records(self, aggregate_id: Any) -> list[dict[str, Any]]:
-        return [
-            self.app._event_record(e, with_caller=False) for e in self.app.events.get(aggregate_id)
-        ]
+        return self.queries.event_records(aggregate_id, with_caller=False)
+
+    def on_completion(self, incident: Incident, actor: dict[str, Any]) -> list[Aggregate]:
+        """The records a completion brings: the claim or paid-service mark, and the follow-up."""
+        incident_id = str(incident.id)
+        events = [*self.store.events.get(incident.id), *incident.pending_events]
+        record = records_for(incident_id, events, actor)
+        followup = FollowUp(
+            incident_id=incident_id,
+            due_at=self.clock() + self._hours("followup_delay_h", DEFAULT_FOLLOWUP_DELAY_H),
+            vehicle={
+                k: incident.vehicle.get(k) for k in ("vin", "plate", "model_series", "odometer_km")
+            },
+            reminders=reminders_for(warranty_policy(), incident.vehicle),
+            actor=actor,
+        )
+        return [record, followup]
 
     # -- claims --
 
     def claim(self, incident_id: str) -> dict[str, Any]:
         """The warranty decision and the claim form, as recorded (or as the log stands now)."""
-        incident = self.app.incident(incident_id)
+        incident = self.runner.incident(incident_id)
         claim_id, paid_id = claim_uuid(incident_id), paid_service_uuid(incident_id)
         record: Claim | PaidService | None = None
         if self._exists(claim_id):
@@ -215,7 +218,9 @@ class AfterSales:
         elif self._exists(paid_id):
             record = self._get(paid_id, "paid service")
         if record is None:
-            decision, form = build_claim(list(self.app.events.get(incident.id)), warranty_policy())
+            decision, form = build_claim(
+                list(self.store.events.get(incident.id)), warranty_policy()
+            )
             return {
                 "incident_id": incident_id,
                 "status": "not_drafted",
@@ -235,9 +240,9 @@ class AfterSales:
 
     def _claim_command(
         self, incident_id: str, change: Any, idempotency: IdempotencyKey | None
-    ) -> Reply:
-        def body() -> Body:
-            self.app.incident(incident_id)
+    ) -> Result:
+        def body() -> Decision:
+            self.runner.incident(incident_id)
             claim_id = claim_uuid(incident_id)
             if not self._exists(claim_id):
                 if self._exists(paid_service_uuid(incident_id)):
@@ -245,9 +250,9 @@ class AfterSales:
                 raise Conflict("no claim has been drafted: the incident is not completed")
             claim: Claim = self._get(claim_id, "claim")
             change(claim)
-            return [claim], Reply(200, claim.as_public())
+            return [claim], Result(claim.as_public())
 
-        return self.app._run(idempotency, body)
+        return self.runner.run(idempotency, body)
 
     def decide_approval(
         self,
@@ -256,7 +261,7 @@ class AfterSales:
         evidence: str,
         actor: Actor,
         idempotency: IdempotencyKey | None = None,
-    ) -> Reply:
+    ) -> Result:
         def change(claim: Claim) -> None:
             decision = settled_decision(claim, approved, evidence, actor.name)
             claim.decide_approval(approved, evidence, decision, actor.as_dict())
@@ -265,7 +270,7 @@ class AfterSales:
 
     def submit_claim(
         self, incident_id: str, actor: Actor, idempotency: IdempotencyKey | None = None
-    ) -> Reply:
+    ) -> Result:
         return self._claim_command(
             incident_id, lambda claim: claim.submit(actor.as_dict()), idempotency
         )
@@ -278,7 +283,7 @@ class AfterSales:
         reference: str | None,
         actor: Actor,
         idempotency: IdempotencyKey | None = None,
-    ) -> Reply:
+    ) -> Result:
         def change(claim: Claim) -> None:
             if approved:
                 claim.approve(reference, reason, actor.as_dict())
@@ -294,7 +299,7 @@ class AfterSales:
         reference: str | None,
         actor: Actor,
         idempotency: IdempotencyKey | None = None,
-    ) -> Reply:
+    ) -> Result:
         return self._claim_command(
             incident_id,
             lambda claim: claim.settle(money(amount), reference, actor.as_dict()),
@@ -304,22 +309,22 @@ class AfterSales:
     # -- follow-ups --
 
     def followup(self, incident_id: str, *, with_caller: bool) -> dict[str, Any]:
-        self.app.incident(incident_id)
+        self.runner.incident(incident_id)
         followup: FollowUp = self._get(followup_uuid(incident_id), "follow-up for this incident")
         return self._followup_public(followup, with_caller=with_caller)
 
     def _followup_public(self, followup: FollowUp, *, with_caller: bool) -> dict[str, Any]:
         public = followup.as_public()
         if with_caller:
-            incident = self.app.incident(followup.incident_id)
-            public["caller"] = self.app.privacy.open(incident.sealed_caller)
+            incident = self.runner.incident(followup.incident_id)
+            public["caller"] = self.queries.privacy.open(incident.sealed_caller)
         public["events"] = self._records(followup.id)
         return public
 
     def worklist(self, moment: datetime | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """The calls due by `moment` (now by default), the longest waiting first."""
         self.view.catch_up()
-        due = self.view.due_before(moment or self.app.clock())[:limit]
+        due = self.view.due_before(moment or self.clock())[:limit]
         items = []
         for incident_id in due:
             followup: FollowUp = self._get(followup_uuid(incident_id), "follow-up")
@@ -333,17 +338,17 @@ class AfterSales:
         call: dict[str, Any],
         actor: Actor,
         idempotency: IdempotencyKey | None = None,
-    ) -> Reply:
+    ) -> Result:
         """Records a follow-up call: not reached (call again later), or reached with a score."""
         act = actor.as_dict()
 
-        def body() -> Body:
-            self.app.incident(incident_id)
+        def body() -> Decision:
+            self.runner.incident(incident_id)
             followup: FollowUp = self._get(followup_uuid(incident_id), "follow-up")
-            now = self.app.clock()
+            now = self.clock()
             changed: list[Aggregate] = [followup]
             if not call["reached"]:
-                retry = now + _hours(self.app, "followup_retry_h", DEFAULT_FOLLOWUP_RETRY_H)
+                retry = now + self._hours("followup_retry_h", DEFAULT_FOLLOWUP_RETRY_H)
                 followup.not_reached(call.get("comments"), retry, act)
             else:
                 followup.reached(
@@ -362,9 +367,9 @@ class AfterSales:
             public = followup.as_public()
             if len(changed) > 1:
                 public["complaint"] = changed[1].as_public()  # type: ignore[attr-defined]
-            return changed, Reply(200, public)
+            return changed, Result(public)
 
-        return self.app._run(idempotency, body)
+        return self.runner.run(idempotency, body)
 
     # -- complaints --
 
@@ -376,7 +381,7 @@ class AfterSales:
         text: str | None,
         actor: dict[str, Any],
     ) -> Complaint:
-        due = self.app.clock() + _hours(self.app, "complaint_answer_h", DEFAULT_COMPLAINT_ANSWER_H)
+        due = self.clock() + self._hours("complaint_answer_h", DEFAULT_COMPLAINT_ANSWER_H)
         return Complaint(
             incident_id=incident_id,
             origin=origin,
@@ -387,7 +392,7 @@ class AfterSales:
         )
 
     def complaint(self, incident_id: str) -> dict[str, Any]:
-        self.app.incident(incident_id)
+        self.runner.incident(incident_id)
         complaint: Complaint = self._get(complaint_uuid(incident_id), "complaint for this incident")
         return {**complaint.as_public(), "events": self._records(complaint.id)}
 
@@ -411,33 +416,33 @@ class AfterSales:
         text: str,
         actor: Actor,
         idempotency: IdempotencyKey | None = None,
-    ) -> Reply:
+    ) -> Result:
         """A complaint the customer made directly (the complaint hotline), not from a call."""
 
-        def body() -> Body:
-            self.app.incident(incident_id)
+        def body() -> Decision:
+            self.runner.incident(incident_id)
             if self._exists(complaint_uuid(incident_id)):
                 existing = self._get(complaint_uuid(incident_id), "complaint")
                 raise Conflict("this incident has a complaint already", existing.as_public())
             complaint = self._complaint(incident_id, "explicit", None, text, actor.as_dict())
-            return [complaint], Reply(201, complaint.as_public())
+            return [complaint], Result(complaint.as_public(), created=True)
 
-        return self.app._run(idempotency, body)
+        return self.runner.run(idempotency, body)
 
     def _complaint_command(
         self, incident_id: str, change: Any, idempotency: IdempotencyKey | None
-    ) -> Reply:
-        def body() -> Body:
-            self.app.incident(incident_id)
+    ) -> Result:
+        def body() -> Decision:
+            self.runner.incident(incident_id)
             complaint: Complaint = self._get(complaint_uuid(incident_id), "complaint")
             change(complaint)
-            return [complaint], Reply(200, complaint.as_public())
+            return [complaint], Result(complaint.as_public())
 
-        return self.app._run(idempotency, body)
+        return self.runner.run(idempotency, body)
 
     def answer_complaint(
         self, incident_id: str, text: str, actor: Actor, idempotency: IdempotencyKey | None = None
-    ) -> Reply:
+    ) -> Result:
         return self._complaint_command(
             incident_id, lambda c: c.answer_with(text, actor.as_dict()), idempotency
         )
@@ -448,7 +453,7 @@ class AfterSales:
         resolution: str | None,
         actor: Actor,
         idempotency: IdempotencyKey | None = None,
-    ) -> Reply:
+    ) -> Result:
         return self._complaint_command(
             incident_id, lambda c: c.close(resolution, actor.as_dict()), idempotency
         )
@@ -456,29 +461,16 @@ class AfterSales:
     def escalate_overdue(self) -> int:
         """Escalates every open complaint not answered in time; returns how many."""
         self.view.catch_up()
-        now = self.app.clock()
+        now = self.clock()
         escalated = 0
         for incident_id in self.view.overdue_complaints(now):
 
-            def body(incident_id: str = incident_id) -> Body:
+            def body(incident_id: str = incident_id) -> Decision:
                 complaint: Complaint = self._get(complaint_uuid(incident_id), "complaint")
                 if not complaint.escalate(now, SYSTEM_ACTOR.as_dict()):
-                    return [], Reply(200, {})
-                return [complaint], Reply(200, {})
+                    return [], Result({})
+                return [complaint], Result({})
 
-            self.app._run(None, body)
+            self.runner.run(None, body)
             escalated += 1
         return escalated
-
-
-_services: weakref.WeakKeyDictionary[Any, AfterSales] = weakref.WeakKeyDictionary()
-_services_lock = threading.Lock()
-
-
-def aftersales_for(app: RescueApp) -> AfterSales:
-    """The one after-sales service of an application (its view is kept between calls)."""
-    with _services_lock:
-        service = _services.get(app)
-        if service is None:
-            service = _services[app] = AfterSales(app)
-        return service

@@ -42,7 +42,7 @@ from rescue.store.recorders import originator_key
 if TYPE_CHECKING:
     from eventsourcing.persistence import Mapper, Notification
 
-    from rescue.services.application import RescueApp
+    from rescue.services.queries import IncidentQueries
 
 EXPORT_FORMAT = "rescue-incident-export/1"
 LINK_RULE = (
@@ -309,11 +309,11 @@ def readable(topic: str, state: bytes, mapper: Mapper[Any] | None = None) -> dic
 
 
 def export_incident(
-    app: RescueApp, incident_id: str, role: str, name: str, *, masked: bool
+    queries: IncidentQueries, incident_id: str, role: str, name: str, *, masked: bool
 ) -> dict[str, Any]:
     """One incident's record with the hashes that prove it, for review without the database."""
-    incident = app.incident(incident_id)
-    recorder: ChainReader = app.recorder  # type: ignore[assignment]
+    incident = queries.incident(incident_id)
+    recorder: ChainReader = queries.store.recorder  # type: ignore[assignment]
     show_caller = role in SEES_CALLER and not masked
     aggregates = {"incident": incident.id, **related_ids(incident_id)}
     chained: list[ChainedEvent] = []
@@ -329,9 +329,11 @@ def export_incident(
         raise Conflict(f"events {unchained} are not in the hash chain: run `rescue audit verify`")
     events = []
     for c in chained:
-        view = readable(c.topic, c.state, app.mapper)
+        view = readable(c.topic, c.state, queries.store.mapper)
         if c.topic.endswith(":Incident.Reported"):
-            caller = app.privacy.open(state_document(c.state, app.mapper)["sealed_caller"])
+            caller = queries.privacy.open(
+                state_document(c.state, queries.store.mapper)["sealed_caller"]
+            )
             view["data"]["caller"] = caller if show_caller else mask_caller(caller)
         events.append(
             {

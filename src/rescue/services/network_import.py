@@ -11,13 +11,13 @@ from collections.abc import Callable
 
 from rescue.domain.actors import Actor
 from rescue.places.network import Network
-from rescue.services.application import RescueApp, load_network
+from rescue.services.network import NetworkService
 
 __all__ = ["import_network"]
 
 
 def import_network(
-    app: RescueApp,
+    service: NetworkService,
     network: Network,
     actor: Actor,
     *,
@@ -40,12 +40,12 @@ def import_network(
     # Stations first: a van is registered only at a known station.
     for start in range(0, len(stations), chunk):
         part = stations[start : start + chunk]
-        added_stations += load_network(app, part, [], actor)[0]
+        added_stations += service.load_network(part, [], actor)[0]
         if advance is not None:
             advance(len(part))
     for start in range(0, len(vans), chunk):
         part = vans[start : start + chunk]
-        added_vans += load_network(app, [], part, actor)[1]
+        added_vans += service.load_network([], part, actor)[1]
         if advance is not None:
             advance(len(part))
     return added_stations, added_vans

@@ -11,7 +11,9 @@ batched-append rate.
 
 Failure mode: if the transaction fails, every request in that batch gets the
 error (none of their positions were stored) and may retry; a conflict with
-another process writing the same track is retried here on fresh tracks.
+another process writing the same track is retried here on fresh tracks. A
+request refused on its own (an unknown van, an idempotency key reused for
+other reports) gets its domain error and the rest of the batch is stored.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from rescue.domain.errors import Invalid, NotFound, Unavailable
-from rescue.domain.idempotency import IdempotencyKey, Reply, StoredReply
+from rescue.domain.errors import NotFound, RescueError, Unavailable
+from rescue.domain.idempotency import IdempotencyKey, Result
 from rescue.domain.ids import track_uuid
 from rescue.domain.tracks import VanTrack
+from rescue.services.runner import CommandRunner, stored_reply
 from rescue.store.codec import POSITION_TOPIC
 from rescue.store.recorders import EventRow
 
@@ -53,14 +56,15 @@ class _Job:
     van_id: str
     reports: list[PositionReport]
     idempotency: IdempotencyKey | None
-    done: Future[Reply]
+    done: Future[Result]
 
 
 class PositionWriter:
     """One writer thread per process; `submit` blocks until the reports are stored."""
 
-    def __init__(self, app: Any) -> None:
-        self._app = app
+    def __init__(self, runner: CommandRunner) -> None:
+        self._runner = runner
+        self._store = runner.store
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._tracks: dict[str, VanTrack] = {}
         # van id: its track's id as stored (UUID.hex formats it anew on every call)
@@ -73,12 +77,13 @@ class PositionWriter:
         van_id: str,
         reports: list[PositionReport],
         idempotency: IdempotencyKey | None = None,
-    ) -> Future[Reply]:
-        """Hands reports to the writer; the future holds the reply once they are stored.
+    ) -> Future[Result]:
+        """Hands reports to the writer; the future holds the result once they are stored.
 
         Never blocks, so an event loop can await the future instead of parking a
         thread per request. A retried idempotency key is answered by the writer
-        from the stored reply, appending nothing.
+        from the stored result, appending nothing. A refused request's future
+        holds its domain error (NotFound, Invalid).
         """
         job = _Job(van_id, reports, idempotency, Future())
         self._jobs.put(job)
@@ -90,8 +95,8 @@ class PositionWriter:
         reports: list[PositionReport],
         idempotency: IdempotencyKey | None = None,
         timeout: float = 60.0,
-    ) -> Reply:
-        """Blocks until the reports are stored; returns the reply."""
+    ) -> Result:
+        """Blocks until the reports are stored; returns the result."""
         return self.enqueue(van_id, reports, idempotency).result(timeout=timeout)
 
     def close(self) -> None:
@@ -137,16 +142,19 @@ class PositionWriter:
                 self._tracks.clear()
                 self._fail(batch, error)
                 return
-            for job, reply in zip(batch, replies, strict=True):
-                job.done.set_result(reply)
+            for job, answer in zip(batch, replies, strict=True):
+                if isinstance(answer, RescueError):
+                    job.done.set_exception(answer)
+                else:
+                    job.done.set_result(answer)
             return
 
-    def _append(self, batch: list[_Job]) -> list[Reply]:
+    def _append(self, batch: list[_Job]) -> list[Result | RescueError]:
         rows: list[EventRow] = []
         moved: dict[str, tuple[VanTrack, int]] = {}  # van id: (track, version before)
-        replies: list[Reply] = []
+        replies: list[Result | RescueError] = []
         extra: list[Aggregate] = []
-        first_reply: dict[Any, Reply] = {}
+        first_reply: dict[Any, Result] = {}
         # Every event of one write is stamped with the moment the writer took the batch.
         timestamp = VanTrack.PositionReported.create_timestamp()
         for job in batch:
@@ -155,11 +163,9 @@ class PositionWriter:
                 # A retry answered from the store or from its twin earlier in
                 # this batch appends nothing.
                 try:
-                    earlier = first_reply.get(key.uuid) or self._app._stored_reply(key)
-                except Invalid as error:
-                    where = ["header", error.field]
-                    detail = [{"loc": where, "msg": str(error), "type": "invalid"}]
-                    replies.append(Reply(422, {"detail": detail}))
+                    earlier = first_reply.get(key.uuid) or self._runner.stored_result(key)
+                except RescueError as error:
+                    replies.append(error)
                     continue
                 if earlier is not None:
                     replies.append(earlier)
@@ -167,26 +173,18 @@ class PositionWriter:
             try:
                 track = self._tracks.get(job.van_id) or self._track(job.van_id)
             except NotFound as error:
-                replies.append(Reply(404, {"detail": str(error)}))
+                replies.append(error)
                 continue
             if job.van_id not in moved:
                 moved[job.van_id] = (track, track.version)
             self._record(job.van_id, track, job.reports, rows, timestamp)
-            reply = Reply(202, {"accepted": len(job.reports)})
+            reply = Result({"accepted": len(job.reports)})
             if key is not None:
                 first_reply[key.uuid] = reply
-                extra.append(
-                    StoredReply(
-                        principal=key.principal,
-                        key=key.key,
-                        fingerprint=key.fingerprint,
-                        status_code=reply.status_code,
-                        body=reply.body,
-                    )
-                )
+                extra.append(stored_reply(key, reply))
             replies.append(reply)
         try:
-            self._app.append(extra, rows=rows, advanced=list(moved.values()))
+            self._store.append(extra, rows=rows, advanced=list(moved.values()))
         except Exception:
             # The rows were not stored; the cached tracks are ahead of the store.
             for van_id in moved:
@@ -213,7 +211,7 @@ class PositionWriter:
         """
         hex_id = self._hex_ids[van_id]
         originator_id = track.id
-        encode = self._app.mapper.position_state
+        encode = self._store.mapper.position_state
         version = track.version
         for report in reports:
             version += 1
@@ -239,7 +237,7 @@ class PositionWriter:
         track = self._tracks.get(van_id)
         if track is None:
             try:
-                track = self._app.repository.get(track_uuid(van_id))
+                track = self._store.repository.get(track_uuid(van_id))
             except AggregateNotFoundError:
                 raise NotFound(f"no van {van_id}") from None
             self._tracks[van_id] = track

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from rescue.services.aftersales import aftersales_for
-from rescue.services.application import RescueApp
+from rescue.services.aftersales import AfterSales
+from rescue.services.board import LiveBoard
+from rescue.services.dispatch import DispatchService
 
 log = logging.getLogger("rescue.background")
 
@@ -20,8 +21,20 @@ class Background:
     logged and the next one tries again: timers must survive a store hiccup.
     """
 
-    def __init__(self, app: RescueApp) -> None:
-        self._app = app
+    def __init__(
+        self,
+        dispatch: DispatchService,
+        aftersales: AfterSales,
+        board: LiveBoard,
+        *,
+        interval_s: float,
+        arrival_margin_min: float,
+    ) -> None:
+        self._dispatch = dispatch
+        self._aftersales = aftersales
+        self._board = board
+        self._interval_s = interval_s
+        self._arrival_margin_min = arrival_margin_min
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="rescue-timers", daemon=True)
 
@@ -33,14 +46,14 @@ class Background:
         self._thread.join(timeout=10)
 
     def tick(self) -> None:
-        self._app.expire_due_offers()
-        self._app.flag_overdue_arrivals(self._app.settings.arrival_margin_min)
-        aftersales_for(self._app).escalate_overdue()
-        if self._app.view.queued() and self._app.view.free_vans_exist():
-            self._app.offer_queued()
+        self._dispatch.expire_due_offers()
+        self._dispatch.flag_overdue_arrivals(self._arrival_margin_min)
+        self._aftersales.escalate_overdue()
+        if self._board.queued() and self._board.free_vans_exist():
+            self._dispatch.offer_queued()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._app.settings.timer_interval_s):
+        while not self._stop.wait(self._interval_s):
             try:
                 self.tick()
             except Exception:

@@ -1,0 +1,153 @@
+"""The composition root: every part of a running `rescue` is built here, once.
+
+`bootstrap` opens the store and builds the live board, the log follower
+that keeps it current, the command runner and the services over it; the
+server, every CLI command, the simulator, the benchmarks and the tests start
+from it. `start_server_parts` adds what only a server runs: the GPS writer,
+the read-model runner, the board's fan-out to sockets and the timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from rescue.projections.hub import BoardHub
+from rescue.projections.live import LiveView
+from rescue.projections.runner import ProjectionRunner, load_models
+from rescue.projections.storage import ViewStore
+from rescue.services.access import AccessService
+from rescue.services.aftersales import AfterSales
+from rescue.services.clock import Clock, utcnow
+from rescue.services.dispatch import DispatchService
+from rescue.services.network import NetworkService
+from rescue.services.positions import PositionWriter
+from rescue.services.queries import IncidentQueries
+from rescue.services.runner import CommandRunner
+from rescue.services.steps import IncidentSteps
+from rescue.services.store import RescueStore
+from rescue.services.timers import Background
+from rescue.settings import Settings
+from rescue.store.follower import LogFollower
+from rescue.store.privacy import PersonalData
+
+
+@dataclass(frozen=True, slots=True)
+class Rescue:
+    """One process's store, live board and services."""
+
+    settings: Settings
+    clock: Clock
+    store: RescueStore
+    view: LiveView
+    follower: LogFollower
+    runner: CommandRunner
+    privacy: PersonalData
+    queries: IncidentQueries
+    dispatch: DispatchService
+    network: NetworkService
+    steps: IncidentSteps
+    aftersales: AfterSales
+    access: AccessService
+
+    def close(self) -> None:
+        self.follower.stop()
+        self.store.close()
+
+
+def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True) -> Rescue:
+    """Opens the store and builds the services; with `follow`, the live board follows the log.
+
+    Tools that only read the log in bulk (rebuilds, audits, benchmarks of the
+    store) pass `follow=False`: no board is restored and no thread started.
+    """
+    store = RescueStore(settings.db)
+    view = LiveView()
+    follower = LogFollower(store, view.apply)
+    if follow:
+        _restore_view(view, settings)
+        follower.position = view.position
+        follower.start()
+        follower.catch_up()
+    runner = CommandRunner(store, follower)
+    privacy = PersonalData(settings.resolved_key())
+    queries = IncidentQueries(runner, privacy)
+    dispatch = DispatchService(runner, view, settings, privacy, clock)
+    aftersales = AfterSales(runner, queries, settings, clock)
+    return Rescue(
+        settings=settings,
+        clock=clock,
+        store=store,
+        view=view,
+        follower=follower,
+        runner=runner,
+        privacy=privacy,
+        queries=queries,
+        dispatch=dispatch,
+        network=NetworkService(runner, dispatch),
+        steps=IncidentSteps(runner, dispatch, aftersales),
+        aftersales=aftersales,
+        access=AccessService(runner, clock),
+    )
+
+
+def _restore_view(view: LiveView, settings: Settings) -> None:
+    """Starts the live board from the stored read models, if there are any.
+
+    Replaying a long log at every start would keep a restarted server from
+    answering for many seconds; the read models already hold the same
+    documents as of a recent position.
+    """
+    store = ViewStore(settings.db)
+    try:
+        models = load_models(store)
+    finally:
+        store.close()
+    # Read models stored before the `incidents` model existed cannot seed the board.
+    if models.position and (models.docs["incidents"] or not models.docs["timings"]):
+        view.restore(
+            models.position,
+            models.docs["stations"],
+            models.docs["vans"],
+            models.docs["incidents"],
+            models.van_ids,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ServerParts:
+    """What a server runs beside the services; `close` stops them in order."""
+
+    positions: PositionWriter
+    projections: ProjectionRunner
+    hub: BoardHub
+    timers: Background
+
+    def close(self) -> None:
+        self.projections.stop()
+        self.hub.close()
+        self.timers.stop()
+        self.positions.close()
+
+
+def timers_for(rescue: Rescue) -> Background:
+    """The background duties (offer timers, the queue, escalations) over these services."""
+    return Background(
+        rescue.dispatch,
+        rescue.aftersales,
+        rescue.view,
+        interval_s=rescue.settings.timer_interval_s,
+        arrival_margin_min=rescue.settings.arrival_margin_min,
+    )
+
+
+def start_server_parts(rescue: Rescue, loop: asyncio.AbstractEventLoop) -> ServerParts:
+    """Starts the GPS writer, the read-model runner, the board hub (on `loop`) and the timers."""
+    positions = PositionWriter(rescue.runner)
+    hub = BoardHub(rescue.view, loop)
+    projections = ProjectionRunner(rescue.store, ViewStore(rescue.settings.db))
+    rescue.view.subscribe(projections.wake)
+    projections.start()
+    timers = timers_for(rescue)
+    timers.start()
+    return ServerParts(positions=positions, projections=projections, hub=hub, timers=timers)

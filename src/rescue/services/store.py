@@ -1,0 +1,96 @@
+"""The event store: the library's application, reduced to loading and saving aggregates.
+
+Everything the product does goes through the services built over it
+(rescue.services.runner and the services per context); this class only knows
+how events are stored, snapshotted and read back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.persistence import Mapper
+
+from rescue.domain.access import Account
+from rescue.domain.stations import Station
+from rescue.domain.tracks import VanTrack
+from rescue.domain.vans import Van
+from rescue.store.codec import FastPositionMapper
+from rescue.store.env import APPLICATION_NAME, store_env
+from rescue.store.recorders import EventRow, RowRecorder, event_rows
+
+
+class RescueStore(Application[UUID]):
+    name = APPLICATION_NAME
+    mapper: FastPositionMapper  # built by construct_mapper
+    snapshotting_intervals = {Van: 50, VanTrack: 200, Station: 50, Account: 50}  # noqa: RUF012
+
+    def __init__(self, db: str) -> None:
+        super().__init__(env=store_env(db))
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return FastPositionMapper(transcoder=self.construct_transcoder())
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def append(
+        self,
+        aggregates: Sequence[Aggregate],
+        rows: Sequence[EventRow] = (),
+        advanced: Sequence[tuple[Aggregate, int]] = (),
+    ) -> None:
+        """Saves many aggregates at once, for the position writer's large batches.
+
+        `save()` checks each object against runtime protocols, which costs more
+        than writing its event when a batch holds a thousand tracks; here every
+        object is known to be an aggregate. `rows` are events already encoded
+        (GPS reports, rescue.services.positions), stored first in the same transaction;
+        `advanced` names the aggregates they moved, with each one's version
+        before them, so snapshots fall due as if the events had been collected.
+        """
+        events: list[Any] = []
+        due: list[Aggregate] = []
+        for aggregate in aggregates:
+            pending = aggregate.collect_events()
+            events.extend(pending)
+            if self._snapshot_due(aggregate, aggregate.version - len(pending)):
+                due.append(aggregate)
+        for aggregate, before in advanced:
+            if self._snapshot_due(aggregate, before):
+                due.append(aggregate)
+        # The event store's put() also builds a notification object per event
+        # for subscribers; nothing here subscribes in-process (views pull), so
+        # the rows go straight to the recorder.
+        to_stored = self.mapper.to_stored_event
+        recorder: RowRecorder = self.recorder  # type: ignore[assignment]
+        recorder.insert_rows([*rows, *event_rows(to_stored(e) for e in events)])
+        self._snapshot(due)
+
+    def _snapshot_due(self, aggregate: Aggregate, version_before: int) -> bool:
+        """Whether the aggregate crossed a multiple of its snapshotting interval since then."""
+        interval = self.snapshotting_intervals.get(type(aggregate))
+        if not interval:
+            return False
+        return aggregate.version // interval > version_before // interval
+
+    def _snapshot(self, aggregates: Sequence[Aggregate]) -> None:
+        """Snapshots of aggregates whose events were all just stored, in one write.
+
+        The library's `take_snapshot` reloads each aggregate from its events
+        first (200 for a track) and writes one transaction per snapshot; these
+        objects already hold exactly the recorded state, so they are taken as
+        they are. A crossed interval inside a batch snapshots the latest
+        version, which loading accepts as well as the exact multiple.
+        """
+        if not aggregates or self.snapshots is None:
+            return
+        snapshots = []
+        for aggregate in aggregates:
+            snapshot_class: Any = getattr(type(aggregate), "Snapshot", Snapshot)
+            snapshots.append(snapshot_class.take(aggregate))
+        self.snapshots.put(snapshots)
