@@ -4,7 +4,7 @@
 #   1. creates .venv (if missing) and installs the project with `pip install -e ".[test]"`,
 #      skipping the install when pyproject.toml is unchanged since the last one
 #      (stamp: .venv/.rescue-install-stamp holds its sha256);
-#   2. installs the Debian packages `postgresql` and `chromium` if they are missing;
+#   2. installs the Debian packages `postgresql`, `chromium` and `wrk` if they are missing;
 #   3. starts a throw-away PostgreSQL cluster (initdb into var/test-pg/run.*, 127.0.0.1 only,
 #      free port, trust auth, fsync on) and exports
 #      RESCUE_TEST_PG_URL=postgresql://rescue:rescue@127.0.0.1:PORT/rescue;
@@ -71,12 +71,14 @@ pg_bindir() {
 
 # A CJK font, so the pages' Chinese is legible in the screenshots the browser tests save.
 CJK_FONT=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
-if ! pg_bindir >/dev/null || [[ ! -x /usr/bin/chromium ]] || [[ ! -f "$CJK_FONT" ]]; then
-    log "installing Debian packages: postgresql chromium fonts-wqy-microhei"
+# wrk: the HTTP load generator of `rescue bench` (rescue.bench.wrk).
+if ! pg_bindir >/dev/null || [[ ! -x /usr/bin/chromium ]] || [[ ! -f "$CJK_FONT" ]] ||
+    [[ ! -x /usr/bin/wrk ]]; then
+    log "installing Debian packages: postgresql chromium fonts-wqy-microhei wrk"
     export DEBIAN_FRONTEND=noninteractive
     as_root apt-get update
     as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y --no-install-recommends postgresql chromium fonts-wqy-microhei
+        apt-get install -y --no-install-recommends postgresql chromium fonts-wqy-microhei wrk
 fi
 PGBIN="$(pg_bindir)" || { log "no /usr/lib/postgresql/*/bin/initdb after install"; exit 1; }
 

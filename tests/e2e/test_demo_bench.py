@@ -16,7 +16,8 @@ def test_bench_quick_writes_the_table_json_and_chart(tmp_path: Path) -> None:
         [sys.executable, "-m", "rescue.cli", "bench", "--quick", "--out", str(out)],
         capture_output=True,
         text=True,
-        timeout=300,
+        # A few minutes on a busy two-core machine; the limit only catches a hang.
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
@@ -35,6 +36,15 @@ def test_bench_quick_writes_the_table_json_and_chart(tmp_path: Path) -> None:
         assert f"position writer from reports, batch {batch}" in metrics
     for prefix in ("dispatch query p99", "incident as of a moment p99", "cold start to /healthz"):
         assert any(m.startswith(prefix) for m in metrics), metrics
+    # The HTTP paths through a real server (wrk, which scripts/test.sh installs): every
+    # request was answered with a success, on our server and on the bare one.
+    http = [r for r in rows if r["metric"].startswith("HTTP ingest through rescue serve")]
+    assert len(http) == 3, metrics
+    assert "authenticated GET /api/vans/{id}" in metrics
+    for path in http[0]["details"].values():
+        if isinstance(path, dict):
+            for side in (path["ours"], path["bare"]):
+                assert side["requests"] > 0 and side["status_errors"] == 0, path
 
     # 2. Ratios read "higher is better" and agree with value and baseline.
     for row in rows:

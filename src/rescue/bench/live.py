@@ -223,11 +223,20 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def bench_live(vans: int = 1000, clients: int = 200, seconds: float = 20.0) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="rescue-live-") as folder:
-        db = f"sqlite:///{Path(folder) / 'live.db'}"
-        key = new_key()
-        app = bootstrap(Settings(db=db, cipher_key=key))
+@dataclass(frozen=True)
+class Fleet:
+    """A store's vans and the tokens that act for them."""
+
+    van_ids: list[str]
+    crews: list[str]  # each van's crew token, in the order of van_ids
+    operator: str
+
+
+def seed_fleet(db: str, key: str, vans: int) -> Fleet:
+    """Loads a network of `vans` vans (half as many stations) into `db`, with a crew
+    account per van and one operator."""
+    app = bootstrap(Settings(db=db, cipher_key=key))
+    try:
         network = scaled_network(max(1, vans // 2), vans, seed=4)
         app.network.load_network(
             [_asdict(s) for s in network.stations],
@@ -238,7 +247,17 @@ def bench_live(vans: int = 1000, clients: int = 200, seconds: float = 20.0) -> d
         crews = [
             app.access.add_user(f"bench-{v.van_id}", "crew", v.van_id, ADMIN) for v in network.vans
         ]
+    finally:
         app.close()
+    return Fleet([v.van_id for v in network.vans], crews, operator)
+
+
+def bench_live(vans: int = 1000, clients: int = 200, seconds: float = 20.0) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="rescue-live-") as folder:
+        db = f"sqlite:///{Path(folder) / 'live.db'}"
+        key = new_key()
+        fleet = seed_fleet(db, key, vans)
+        operator, crews = fleet.operator, fleet.crews
 
         with rescue_server(db, key, RESCUE_WS_QUEUE_LIMIT="100000") as (port, pid):
             ours, ours_cpu = asyncio.run(

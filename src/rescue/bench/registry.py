@@ -71,6 +71,11 @@ BENCHMARKS: list[Benchmark] = [
         "rescue.bench.standard:ingest_rows",
     ),
     Benchmark(
+        "http",
+        "HTTP ingest and reads through rescue serve vs bare FastAPI routes (wrk)",
+        "rescue.bench.http_rows:http_rows",
+    ),
+    Benchmark(
         "dispatch",
         "dispatch rule vs brute-force geodesic ranking",
         "rescue.bench.standard:dispatch_rows",

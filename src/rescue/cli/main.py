@@ -335,11 +335,20 @@ def bench(
         bool, typer.Option("--quick", help="small sizes, finishes in seconds")
     ] = False,
     out: Annotated[Path, typer.Option("--out", help="folder for bench.json")] = Path("var/bench"),
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="run only this benchmark (repeatable), e.g. http, live"),
+    ] = None,
 ) -> None:
     """Run the benchmark suite; print a table and write DIR/bench.json."""
+    from rescue.bench.registry import BENCHMARKS
     from rescue.bench.suite import run_suite
 
-    sys.exit(run_suite(quick=quick, out=out))
+    known = [b.name for b in BENCHMARKS]
+    unknown = [name for name in only or () if name not in known]
+    if unknown:
+        _fail(f"no benchmark {', '.join(unknown)}; there are: {', '.join(known)}")
+    sys.exit(run_suite(quick=quick, out=out, only=only or None))
 
 
 @app.command()

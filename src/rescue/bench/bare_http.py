@@ -1,0 +1,58 @@
+"""The baseline for the HTTP paths: bare FastAPI routes on the same uvicorn stack.
+
+The same paths as the API, and the same work up to the point where the API
+starts its own: the request is routed, a position body is read and parsed as
+JSON (`Request.json`, as the API does), and a small JSON object is answered.
+No token, no validation, no store. uvicorn runs with the settings of
+`rescue serve` (its own loop and HTTP parser choice, no access log), in one
+process as `rescue serve` does. Run: `python -m rescue.bench.bare_http PORT`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+app = FastAPI()
+
+
+@app.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.post("/api/vans/{van_id}/positions", status_code=202)
+async def report_positions(van_id: str, request: Request) -> JSONResponse:
+    raw = await request.json()
+    accepted = len(raw) if isinstance(raw, list) else 1
+    return JSONResponse({"accepted": accepted}, status_code=202)
+
+
+@app.get("/api/vans/{van_id}")
+def get_van(van_id: str) -> dict[str, Any]:
+    # About the size of a van as the API shows it.
+    return {
+        "van_id": van_id,
+        "station_id": "S-0001",
+        "kind": "repair",
+        "plate": "豫A12345",
+        "on_duty": True,
+        "lat": 34.7466,
+        "lon": 113.6253,
+        "position_at": "2026-01-01T08:00:00+00:00",
+    }
+
+
+if __name__ == "__main__":
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+    )

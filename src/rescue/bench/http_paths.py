@@ -1,0 +1,200 @@
+"""The HTTP paths users take, through a real `rescue serve`, against bare FastAPI routes.
+
+A `rescue serve` process on SQLite with a loaded network and a crew account
+per van; `wrk` (rescue.bench.wrk) keeps 64 connections busy on loopback,
+rotating through every van, its crew's token and several bodies per van:
+
+* one fix per request: `POST /api/vans/{id}/positions` with one report, as a
+  phone or a tracker sends it;
+* ten fixes per request: the same with a list of ten reports;
+* a read: `GET /api/vans/{id}`, authenticated.
+
+Each runs for a warm-up, then for the measured window; right after, the same
+requests go to the bare routes of rescue.bench.bare_http (same paths, same
+uvicorn, the body parsed as JSON, no token, no store) in one process, as
+`rescue serve` runs one. wrk shares the machine's cores with the servers; its
+latency is from send to the whole answer, a new request sent on each answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rescue.bench.live import (
+    Fleet,
+    _cpu_seconds,
+    _free_port,
+    _wait_healthy,
+    rescue_server,
+    seed_fleet,
+)
+from rescue.bench.wrk import Load, Request, run_wrk
+from rescue.store.privacy import new_key
+
+__all__ = ["PATHS", "Scenario", "bench_http", "scenarios"]
+
+CONNECTIONS = 64
+# Server processes on each side: `rescue serve` runs one, and so does the bare server.
+SERVER_PROCESSES = 1
+# The scenarios, in the order they run on each server.
+PATHS = ("one_fix", "ten_fixes", "van_read")
+BODIES_PER_VAN = 4
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    positions: int  # per request; 0 for a read
+    requests: list[Request]
+
+
+def _report(lat: float, lon: float, at: datetime) -> dict[str, Any]:
+    return {
+        "lat": round(lat, 6),
+        "lon": round(lon, 6),
+        "recorded_at": at.isoformat().replace("+00:00", "Z"),
+        "speed_kmh": 42.5,
+        "heading": 180.0,
+        "accuracy_m": 5.0,
+    }
+
+
+def _position_requests(fleet: Fleet, fixes: int, start: datetime) -> list[Request]:
+    """BODIES_PER_VAN requests per van, vans interleaved, each body with its own fixes."""
+    requests = []
+    for variant in range(BODIES_PER_VAN):
+        for n, (van_id, token) in enumerate(zip(fleet.van_ids, fleet.crews, strict=True)):
+            reports = [
+                _report(
+                    30 + (n % 100) / 10 + variant * 1e-3 + fix * 1e-4,
+                    110 + (n // 100) / 10,
+                    start + timedelta(seconds=variant * fixes + fix),
+                )
+                for fix in range(fixes)
+            ]
+            body = orjson.dumps(reports[0] if fixes == 1 else reports)
+            requests.append(Request("POST", f"/api/vans/{van_id}/positions", token, body))
+    return requests
+
+
+def scenarios(fleet: Fleet, start: datetime) -> list[Scenario]:
+    one_fix, ten_fixes, van_read = PATHS
+    return [
+        Scenario(one_fix, 1, _position_requests(fleet, 1, start)),
+        Scenario(ten_fixes, 10, _position_requests(fleet, 10, start)),
+        Scenario(
+            van_read,
+            0,
+            [
+                Request("GET", f"/api/vans/{van_id}", token)
+                for van_id, token in zip(fleet.van_ids, fleet.crews, strict=True)
+            ],
+        ),
+    ]
+
+
+@contextlib.contextmanager
+def bare_http_server() -> Iterator[tuple[int, int]]:
+    """The bare FastAPI routes of rescue.bench.bare_http, healthy: (port, pid)."""
+    port = _free_port()
+    bare = subprocess.Popen(
+        [sys.executable, "-m", "rescue.bench.bare_http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", bare)
+        yield port, bare.pid
+    finally:
+        bare.terminate()
+        bare.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class Measured:
+    load: Load
+    cpu_s: float  # the server's CPU time in the measured window
+
+
+def _measure(
+    port: int, pid: int, scenario: Scenario, folder: Path, seconds: float, warmup_s: float
+) -> Measured:
+    url = f"http://127.0.0.1:{port}"
+    run_wrk(url, scenario.requests, folder, connections=CONNECTIONS, seconds=warmup_s)
+    cpu0 = _cpu_seconds(pid)
+    load = run_wrk(url, scenario.requests, folder, connections=CONNECTIONS, seconds=seconds)
+    return Measured(load, _cpu_seconds(pid) - cpu0)
+
+
+def _summary(scenario: Scenario, m: Measured) -> dict[str, Any]:
+    load = m.load
+    answered = load.requests - load.status_errors  # answered with a 2xx or 3xx
+    per_s = answered / load.seconds if load.seconds > 0 else 0.0
+    return {
+        "requests": load.requests,
+        "seconds": round(load.seconds, 2),
+        "requests_per_s": round(per_s, 1),
+        "positions_per_s": round(per_s * scenario.positions, 1),
+        "p50_ms": round(load.p50_ms, 2),
+        "p99_ms": round(load.p99_ms, 2),
+        "status_errors": load.status_errors,
+        "socket_errors": load.socket_errors,
+        "server_cpu_s": round(m.cpu_s, 2),
+        "server_cpu_us_per_request": round(m.cpu_s / max(1, load.requests) * 1e6, 1),
+    }
+
+
+def bench_http(
+    vans: int = 1000,
+    seconds: float = 10.0,
+    warmup_s: float = 3.0,
+    advance: Callable[[], None] = lambda: None,
+) -> dict[str, Any]:
+    """Every scenario through `rescue serve` and through the bare routes.
+
+    `advance` is called after each measured run (2 x the scenarios in all).
+    """
+    with tempfile.TemporaryDirectory(prefix="rescue-http-") as scratch:
+        folder = Path(scratch)
+        db = f"sqlite:///{folder / 'http.db'}"
+        key = new_key()
+        fleet = seed_fleet(db, key, vans)
+        chosen = scenarios(fleet, datetime.now(UTC) - timedelta(hours=1))
+        ours: dict[str, Measured] = {}
+        bare: dict[str, Measured] = {}
+        # Both servers are up throughout (an idle `rescue serve` takes well under 1% of a
+        # core) and take turns path by path, so both see the machine in the same state.
+        with rescue_server(db, key) as ours_at, bare_http_server() as bare_at:
+            for s in chosen:
+                ours[s.name] = _measure(*ours_at, s, folder / "ours", seconds, warmup_s)
+                advance()
+                bare[s.name] = _measure(*bare_at, s, folder / "bare", seconds, warmup_s)
+                advance()
+    return {
+        "vans": vans,
+        "connections": CONNECTIONS,
+        "seconds": seconds,
+        "warmup_s": warmup_s,
+        "server_processes": SERVER_PROCESSES,
+        **{
+            s.name: {"ours": _summary(s, ours[s.name]), "bare": _summary(s, bare[s.name])}
+            for s in chosen
+        },
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    vans_n, secs = (float(a) for a in (sys.argv[1:3] or ["200", "3"]))
+    print(json.dumps(bench_http(int(vans_n), secs, warmup_s=1.0), indent=2))

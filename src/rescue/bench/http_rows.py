@@ -1,0 +1,100 @@
+"""The HTTP path benchmarks as report rows (registered in rescue.bench.registry)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rescue.bench.registry import BenchContext
+from rescue.bench.report import Cond, Goal, Row
+from rescue.bench.wrk import INSTALL_HINT, wrk_command
+
+__all__ = ["http_rows"]
+
+_INGEST = "HTTP ingest through rescue serve"
+_READ = "authenticated GET /api/vans/{id}"
+
+
+def http_rows(ctx: BenchContext) -> list[Row]:
+    if wrk_command() is None:
+        return [
+            Row(metric=metric, value=None, unit=unit, note=f"skipped: {INSTALL_HINT}")
+            for metric, unit in (
+                (f"{_INGEST}, 1 fix per request", "positions/s"),
+                (f"{_INGEST}, 10 fixes per request", "positions/s"),
+                (_READ, "requests/s"),
+            )
+        ]
+    from rescue.bench.http_paths import PATHS, bench_http
+
+    vans, seconds, warmup_s = (100, 2.0, 1.0) if ctx.quick else (1000, 15.0, 3.0)
+    task = ctx.progress.add_task(
+        "HTTP paths: rescue serve vs bare FastAPI (wrk)", total=2 * len(PATHS)
+    )
+    result = bench_http(vans, seconds, warmup_s, advance=lambda: ctx.progress.advance(task))
+    setup = (
+        f"{result['connections']} connections for {seconds:g} s after {warmup_s:g} s of "
+        f"warm-up, {vans:,} vans and tokens in turn, wrk on the same cores; baseline: "
+        "bare FastAPI route on the same uvicorn parsing the same body, one process each"
+    )
+    one, ten, read = (result[name] for name in PATHS)
+    return [
+        Row(
+            metric=f"{_INGEST}, 1 fix per request",
+            value=one["ours"]["positions_per_s"],
+            unit="positions/s",
+            baseline=one["bare"]["positions_per_s"],
+            ratio=_rate_ratio(one),
+            goal=Goal.of(Cond("ratio", ">=", 0.5)),
+            note=f"{_latencies(one)}; {setup}",
+            extra=result,
+        ),
+        Row(
+            metric=f"{_INGEST} p99, 1 fix per request",
+            value=one["ours"]["p99_ms"],
+            unit="ms",
+            baseline=one["bare"]["p99_ms"],
+            ratio=_time_ratio(one["ours"]["p99_ms"], one["bare"]["p99_ms"]),
+            goal=Goal.of(Cond("value", "<=", 50.0, "ms")),
+            note=f"at {result['connections']} connections; baseline: the bare route's p99",
+            extra=result,
+        ),
+        Row(
+            metric=f"{_INGEST}, 10 fixes per request",
+            value=ten["ours"]["positions_per_s"],
+            unit="positions/s",
+            baseline=ten["bare"]["positions_per_s"],
+            ratio=_rate_ratio(ten),
+            goal=Goal.of(Cond("value", ">=", 8000.0, "positions/s")),
+            note=f"{_latencies(ten)}; {setup}",
+            extra=result,
+        ),
+        Row(
+            metric=_READ,
+            value=read["ours"]["requests_per_s"],
+            unit="requests/s",
+            baseline=read["bare"]["requests_per_s"],
+            ratio=_rate_ratio(read, "requests_per_s"),
+            goal=Goal.of(Cond("ratio", ">=", 0.5)),
+            note=f"{_latencies(read)}; each van read with its crew's token; {setup}",
+            extra=result,
+        ),
+    ]
+
+
+def _rate_ratio(paths: dict[str, Any], key: str = "positions_per_s") -> float | None:
+    bare = paths["bare"][key]
+    return round(paths["ours"][key] / bare, 3) if bare else None
+
+
+def _time_ratio(ours: float, bare: float) -> float | None:
+    return round(bare / ours, 3) if ours else None
+
+
+def _latencies(paths: dict[str, Any]) -> str:
+    ours, bare = paths["ours"], paths["bare"]
+    errors = ours["status_errors"] + ours["socket_errors"]
+    failed = f", {errors} requests failed" if errors else ""
+    return (
+        f"p50 {ours['p50_ms']:g} ms, p99 {ours['p99_ms']:g} ms (bare {bare['p50_ms']:g} / "
+        f"{bare['p99_ms']:g} ms){failed}"
+    )

@@ -1,0 +1,154 @@
+"""HTTP load from `wrk` (Debian package `wrk`), rotating through a list of prepared requests.
+
+`wrk` is a C load generator: it keeps its connections busy (a new request as
+soon as the answer is read) at a small fraction of the CPU a Python client
+would need, which matters when it shares two cores with the server. Its Lua
+script here reads the requests (method, path, bearer token, body) from a
+file, formats each once, and sends them in turn, each thread starting at its
+own offset; at the end it prints the counts and latency percentiles on one
+line this module parses.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["INSTALL_HINT", "Load", "Request", "run_wrk", "wrk_command"]
+
+INSTALL_HINT = "`wrk` is not installed (Debian: apt-get install wrk)"
+_RESULT = "WRK-RESULT"
+
+# One request a line: METHOD, PATH, TOKEN and BODY separated by tabs (a JSON body from
+# orjson holds no tab or newline; an empty token or body means none).
+_SCRIPT = r"""
+local prepared = {}
+local index = 1
+local threads = 0
+
+function setup(thread)
+  thread:set("offset", threads * 7919)
+  threads = threads + 1
+end
+
+function init(args)
+  for line in io.lines(args[1]) do
+    local method, path, token, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    local headers = {}
+    if token ~= "" then headers["Authorization"] = "Bearer " .. token end
+    if body == "" then
+      body = nil
+    else
+      headers["Content-Type"] = "application/json"
+    end
+    prepared[#prepared + 1] = wrk.format(method, path, headers, body)
+  end
+  index = (offset or 0) % #prepared + 1
+end
+
+function request()
+  local r = prepared[index]
+  index = index % #prepared + 1
+  return r
+end
+
+function done(summary, latency, _)
+  local e = summary.errors
+  io.write(string.format("%s %.0f %.0f %.0f %.0f %.0f %.0f\n", "WRK-RESULT",
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout,
+    e.status, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    path: str
+    token: str = ""
+    body: bytes = b""
+
+    def line(self) -> str:
+        body = self.body.decode()
+        for field in (self.method, self.path, self.token, body):
+            if "\t" in field or "\n" in field:
+                raise ValueError(f"a request field holds a tab or newline: {field[:40]!r}")
+        return f"{self.method}\t{self.path}\t{self.token}\t{body}"
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """What one wrk run measured."""
+
+    requests: int
+    seconds: float
+    socket_errors: int  # connect, read, write and timeout errors
+    status_errors: int  # answers with a status of 400 or more
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_s(self) -> float:
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def errors(self) -> int:
+        return self.socket_errors + self.status_errors
+
+
+def wrk_command() -> str | None:
+    return shutil.which("wrk")
+
+
+def run_wrk(
+    base_url: str,
+    requests: Sequence[Request],
+    folder: Path,
+    *,
+    connections: int,
+    seconds: float,
+    threads: int = 1,
+    timeout_s: float = 10.0,
+) -> Load:
+    """Sends `requests` in turn over `connections` connections for `seconds`."""
+    wrk = wrk_command()
+    if wrk is None:
+        raise RuntimeError(INSTALL_HINT)
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "rotate.lua"
+    script.write_text(_SCRIPT)
+    listed = folder / "requests.tsv"
+    listed.write_text("\n".join(r.line() for r in requests) + "\n")
+    done = subprocess.run(
+        [
+            wrk,
+            f"--threads={threads}",
+            f"--connections={connections}",
+            f"--duration={max(1, round(seconds))}s",
+            f"--timeout={max(1, round(timeout_s))}s",
+            f"--script={script}",
+            base_url,
+            "--",
+            str(listed),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + timeout_s + 60,
+    )
+    line = next((x for x in done.stdout.splitlines() if x.startswith(_RESULT)), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {(done.stderr or done.stdout)[-500:]}")
+    count, micros, socket_errors, status_errors, p50_us, p99_us = (
+        float(x) for x in line.split()[1:]
+    )
+    return Load(
+        requests=int(count),
+        seconds=micros / 1e6,
+        socket_errors=int(socket_errors),
+        status_errors=int(status_errors),
+        p50_ms=p50_us / 1000,
+        p99_ms=p99_us / 1000,
+    )
