@@ -238,9 +238,12 @@ async def board_feed(ws: WebSocket) -> None:
         else:
             assert after is not None
             # Live changes after `start` are queued already; the stored log supplies
-            # those from `after` up to `start`, ahead of them in the queue.
+            # those from `after` up to `start`, ahead of them in the queue. `covered`
+            # stays at `start` (or at `after`, for a client further on than this
+            # server's board): changes at or below it may still be on their way to
+            # the hub, and queued behind the replay they would come twice.
             replayed = await run_in_threadpool(_replay, app, after, start)
-            client.covered = after
+            client.covered = max(start, after)
             if replayed:
                 client.queue.appendleft(Chunk.of(replayed))
                 client.queued += len(replayed)
