@@ -58,6 +58,15 @@ class Metrics:
         self.sockets = Gauge(
             "rescue_open_sockets", "Open board and crew WebSockets", registry=self.registry
         )
+        self.tracker_refused = Counter(
+            "rescue_tracker_reports_refused_total",
+            "Tracker reports acknowledged but not used as fixes, by why",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.tracker_sos = Counter(
+            "rescue_tracker_sos_total", "SOS alarms from tracker apps", registry=self.registry
+        )
         self.dropped = Gauge(
             "rescue_dropped_sockets_total",
             "Sockets closed for being too slow",
@@ -133,6 +142,7 @@ class RequestMetrics:
 
 
 def install(api: FastAPI, metrics: Metrics) -> None:
+    api.state.metrics = metrics  # for the routes that count what they do
     api.add_middleware(RequestMetrics, metrics=metrics)
 
     router = APIRouter(tags=["health"])

@@ -172,6 +172,17 @@ _BUILDERS: dict[str, Any] = {
     "Van.Offered": _van_fields(lambda e: {"incident_id": e.incident_id, "engaged": False}),
     "Van.Engaged": _van_fields(lambda e: {"engaged": True}),
     "Van.Released": _van_fields(lambda e: {"incident_id": None, "engaged": False}),
+    # The console and the van's tablet raise an alarm on this change.
+    "Van.SosRaised": _van_fields(
+        lambda e: {
+            "sos": {
+                "alarm": e.alarm,
+                "at": e.recorded_at.isoformat(),
+                "lat": e.lat,
+                "lon": e.lon,
+            }
+        }
+    ),
     "VanTrack.PositionReported": _van_fields(
         lambda e: {
             "lat": e.lat,

@@ -20,6 +20,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/vans"): {ADM},
     ("GET", "/api/vans"): ANYONE,
     ("GET", "/api/vans/{van_id}"): ANYONE,
+    ("GET", "/api/vans/{van_id}/history"): DESK,
     ("POST", "/api/vans/{van_id}/shift"): {OP, ADM, CREW},
     ("POST", "/api/vans/{van_id}/positions"): {CREW},
     ("GET", "/api/pages/whoami"): ANYONE,
@@ -36,6 +37,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/feeds"): DESK,
     ("GET", "/osmand"): None,  # the device id is the credential: checked in its own test
     ("POST", "/osmand"): None,
+    ("POST", "/"): None,  # Traccar's default path
     ("GET", "/api/views/board"): DESK,
     ("GET", "/api/views/vans"): DESK,
     ("GET", "/api/views/stations"): DESK,

@@ -12,6 +12,7 @@ from rescue.api.deps import (
     AdminDep,
     AnyRoleDep,
     AppDep,
+    DeskDep,
     IdempotencyHeader,
     WriterDep,
     require_own_van,
@@ -81,6 +82,14 @@ def list_vans(app: AppDep, _: AnyRoleDep) -> list[dict[str, Any]]:
 def get_van(van_id: str, app: AppDep, _: AnyRoleDep) -> dict[str, Any]:
     """Shows one van as stored."""
     return app.runner.van(van_id).as_public()
+
+
+@router.get("/vans/{van_id}/history", responses=answers(*SIGNED_IN, 403, 404))
+def van_history(van_id: str, app: AppDep, _: DeskDep) -> dict[str, Any]:
+    """Every event of the van: duty, offers, SOS alarms, tracker reports refused and why
+    (operator, auditor)."""
+    van = app.runner.van(van_id)
+    return {"van_id": van_id, "events": app.queries.event_records(van.id, with_caller=False)}
 
 
 @router.post("/vans/{van_id}/shift", responses=answers(*SIGNED_IN, 403, 404, 409, 422))

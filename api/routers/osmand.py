@@ -1,18 +1,24 @@
-"""Positions from standard tracker apps (Traccar Client, OsmAnd) in the OsmAnd protocol.
+"""Positions from standard tracker apps (Traccar Client, OsmAnd and devices speaking its protocol).
 
-The app is set up with this server's URL and, as its device identifier, a
-crew token of the van it rides in (`rescue users add tracker-V7 --role crew
---van V7`): the `id` parameter names the van. Parameters come in the query
-string or a form body: `id, lat, lon, timestamp` (Unix seconds or
-milliseconds, or ISO-8601), and optionally `speed` (knots, as the protocol
-has it), `bearing` and `accuracy` (metres). Positions go through the same
-validation and group commit as `POST /api/vans/{id}/positions`.
+The app is set up with this server's URL (`/osmand`, or the bare server URL:
+Traccar's default path `/`) and, as its device identifier, a crew token of
+the van it rides in (`rescue users add tracker-V7 --role crew --van V7`). The
+forms and units it may send are those of `rescue.api.tracker_protocol`.
+
+A tracker resends its oldest report until it gets a 2xx, so every report from
+a known van's token is acknowledged with 200, also one the server will not use
+as a fix: that one is recorded on the van (`Van.FixRefused`, with the reason)
+and counted in `/metrics`, and the device's queue moves on. Only a request
+that is not from a van's crew token is answered with a 4xx (401 no or unknown
+token, 403 a token of another role), and a store that is away with 503 (the
+device retries later, which is what it should do). `alarm=sos` raises
+`Van.SosRaised`, which reaches the console and the van's tablet as a change.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -20,125 +26,177 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from rescue.api.deps import AppDep, WriterDep
-from rescue.api.position_input import BadPositions, read_positions
+from rescue.api.metrics import Metrics
 from rescue.api.responses import json_answers
+from rescue.api.tracker_protocol import (
+    SPEED_UNITS,
+    Limits,
+    NotReports,
+    TrackerReport,
+    read_fields,
+    read_json,
+)
+from rescue.bootstrap import Rescue
+from rescue.domain.access import Principal
 from rescue.domain.errors import Unauthenticated
 from rescue.domain.vocabulary import Role
 
 router = APIRouter(tags=["trackers"])
-KNOTS_TO_KMH = 1.852
-# The protocol's names for the fields of a position report.
-QUERY_NAMES = {
-    "recorded_at": "timestamp",
-    "speed_kmh": "speed",
-    "heading": "bearing",
-    "accuracy_m": "accuracy",
-}
-
-
-def _number(params: dict[str, str], name: str, *, required: bool = False) -> float | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        if required:
-            raise HTTPException(
-                422, [{"loc": ["query", name], "msg": f"{name} is required", "type": "missing"}]
-            )
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise HTTPException(
-            422,
-            [{"loc": ["query", name], "msg": f"{name} must be a number", "type": "value_error"}],
-        ) from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise HTTPException(
-            422, [{"loc": ["query", name], "msg": f"{name} must be finite", "type": "value_error"}]
-        )
-    return value
-
-
-def _in_query(error: dict[str, Any]) -> dict[str, Any]:
-    """A report's field error, named as the protocol names the parameter."""
-    field = str(error["loc"][-1]) if len(error["loc"]) > 1 else ""
-    name = QUERY_NAMES.get(field, field)
-    return {**error, "loc": ["query", name] if name else ["query"]}
-
-
-def _moment(raw: str | None) -> datetime:
-    if raw is None or raw == "":
-        return datetime.now(UTC)
-    try:
-        number = float(raw)
-    except ValueError:
-        try:
-            return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            raise HTTPException(
-                422,
-                [
-                    {
-                        "loc": ["query", "timestamp"],
-                        "msg": "timestamp must be Unix time or ISO-8601",
-                        "type": "value_error",
-                    }
-                ],
-            ) from None
-    if number > 1e11:  # milliseconds, as some apps send
-        number /= 1000
-    try:
-        return datetime.fromtimestamp(number, UTC)
-    except (OverflowError, OSError, ValueError):
-        raise HTTPException(
-            422,
-            [
-                {
-                    "loc": ["query", "timestamp"],
-                    "msg": "timestamp out of range",
-                    "type": "value_error",
-                }
-            ],
-        ) from None
-
 
 # The device's crew token is checked here, not by the bearer scheme: no 429 (trackers
-# send at their own pace, one position at a time).
+# send at their own pace, one report at a time).
 ANSWERS = json_answers(401, 403, 404, 422, 503)
+FIELDS: list[tuple[str, str, dict[str, Any]]] = [
+    ("id", "a crew token of the van (the device identifier)", {"type": "string"}),
+    ("deviceid", "the same as id", {"type": "string"}),
+    ("lat", "latitude, degrees", {"type": "number"}),
+    ("lon", "longitude, degrees", {"type": "number"}),
+    ("location", "lat,lon instead of lat and lon", {"type": "string"}),
+    ("timestamp", "Unix seconds or milliseconds, or ISO-8601 (no zone: UTC)", {"type": "string"}),
+    ("speed", "knots, unless speed_unit says otherwise; -1 unknown", {"type": "number"}),
+    ("speed_unit", "the unit of speed", {"type": "string", "enum": sorted(SPEED_UNITS)}),
+    ("bearing", "degrees from north; -1 unknown", {"type": "number"}),
+    ("heading", "the same as bearing", {"type": "number"}),
+    ("accuracy", "metres; negative: the device marks the fix invalid", {"type": "number"}),
+    ("altitude", "metres", {"type": "number"}),
+    ("batt", "battery, percent; -1 unknown", {"type": "number"}),
+    ("charge", "true while charging", {"type": "boolean"}),
+    ("valid", "false: the device marks the fix invalid", {"type": "boolean"}),
+    ("alarm", "sos: the crew's SOS button", {"type": "string"}),
+    ("event", "the app's name for why it reported", {"type": "string"}),
+]
 # Read by hand, so declared here for the OpenAPI document. None is required of the query
-# string: a POST may send them as a form instead (without `id`: 401, without `lat`: 422).
+# string: a POST may send them in its body instead.
 PARAMETERS = [
     {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
-    for name, text, schema in [
-        ("id", "a crew token of the van (the device identifier)", {"type": "string"}),
-        ("lat", "latitude, degrees (required)", {"type": "number"}),
-        ("lon", "longitude, degrees (required)", {"type": "number"}),
-        ("timestamp", "Unix seconds or milliseconds, or ISO-8601", {"type": "string"}),
-        ("speed", "knots", {"type": "number"}),
-        ("bearing", "degrees from north", {"type": "number"}),
-        ("accuracy", "metres", {"type": "number"}),
-    ]
+    for name, text, schema in FIELDS
 ]
-
-
-ROUTE: dict[str, Any] = {
+OSMAND_OBJECT: dict[str, Any] = {
+    "type": "object",
+    "properties": {name: schema for name, _, schema in FIELDS},
+}
+_NUMBER = {"type": "number"}
+TRACCAR_JSON: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "device_id": {"type": "string", "description": "a crew token of the van"},
+        "location": {
+            "type": "object",
+            "properties": {
+                "timestamp": {"type": "string", "format": "date-time"},
+                "coords": {
+                    "type": "object",
+                    "properties": {
+                        "latitude": _NUMBER,
+                        "longitude": _NUMBER,
+                        "speed": {"type": "number", "description": "m/s; -1 unknown"},
+                        "heading": {"type": "number", "description": "-1 unknown"},
+                        "accuracy": _NUMBER,
+                        "altitude": _NUMBER,
+                    },
+                },
+                "battery": {
+                    "type": "object",
+                    "properties": {
+                        "level": {"type": "number", "description": "0 to 1; -1 unknown"},
+                        "is_charging": {"type": "boolean"},
+                    },
+                },
+                "event": {"type": "string"},
+                "alarm": {"type": "string", "description": "sos: the crew's SOS button"},
+            },
+        },
+    },
+}
+BODY: dict[str, Any] = {
+    "required": False,
+    "content": {
+        "application/x-www-form-urlencoded": {"schema": OSMAND_OBJECT},
+        "application/json": {
+            "schema": {
+                "anyOf": [TRACCAR_JSON, {"type": "array", "items": OSMAND_OBJECT, "minItems": 1}]
+            }
+        },
+    },
+}
+GET_ROUTE: dict[str, Any] = {
     "response_class": PlainTextResponse,
     "responses": ANSWERS,
     "openapi_extra": {"parameters": PARAMETERS},
 }
+POST_ROUTE: dict[str, Any] = {
+    **GET_ROUTE,
+    "openapi_extra": {"parameters": PARAMETERS, "requestBody": BODY},
+}
 
 
-# Two operations (one per method), so each has its own id in the OpenAPI document.
-@router.get("/osmand", operation_id="osmand_get", **ROUTE)
-@router.post("/osmand", operation_id="osmand_post", **ROUTE)
+# One operation per method and path, so each has its own id in the OpenAPI document;
+# `/osmand/` too, since POST clients do not follow a redirect.
+@router.get("/osmand", operation_id="osmand_get", **GET_ROUTE)
+@router.get("/osmand/", include_in_schema=False, **GET_ROUTE)
+@router.post("/osmand", operation_id="osmand_post", **POST_ROUTE)
+@router.post("/osmand/", include_in_schema=False, **POST_ROUTE)
+@router.post("/", operation_id="tracker_post", **POST_ROUTE)
 async def osmand(request: Request, app: AppDep, writer: WriterDep) -> PlainTextResponse:
-    """Records one position sent by a tracker app in the OsmAnd protocol (id = crew token)."""
-    params: dict[str, str] = dict(request.query_params)
-    if request.method == "POST" and "application/x-www-form-urlencoded" in request.headers.get(
-        "content-type", ""
+    """Records a tracker app's report (OsmAnd fields or Traccar Client JSON; id = crew token)."""
+    reports = await _reports(request, app)
+    principal = await _device_principal(app, reports, request.query_params.get("id"))
+    van_id = principal.van_id or ""
+    fixes = [r.fix for r in reports if r.fix is not None]
+    if fixes:
+        # A van unknown to the store comes back as NotFound, answered 404 like any other.
+        await asyncio.wrap_future(writer.enqueue(van_id, fixes, None))
+    metrics: Metrics = request.app.state.metrics
+    for report in reports:
+        if report.refusal is None and report.alarm != "sos":
+            continue
+        await run_in_threadpool(_record_the_rest, app, van_id, principal, report)
+        if report.refusal is not None:
+            metrics.tracker_refused.labels(report.refusal[0]).inc()
+        if report.alarm == "sos":
+            metrics.tracker_sos.inc()
+    return PlainTextResponse("OK")
+
+
+async def _reports(request: Request, app: Rescue) -> list[TrackerReport]:
+    """The request's reports: from a JSON body, or from the query and a form body."""
+    limits = Limits(
+        now=app.clock(),
+        future_s=app.settings.position_future_tolerance_s,
+        max_age_s=app.settings.tracker_max_fix_age_s,
+    )
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fields: dict[str, Any] = dict(request.query_params)
+    if request.method == "POST" and kind == "application/json":
+        try:
+            body = json.loads(await request.body())
+            return read_json(body, limits)
+        except (ValueError, RecursionError) as error:  # not JSON, or no reports in it
+            reason = str(error) if isinstance(error, NotReports) else "the body is not JSON"
+            raise HTTPException(422, [_body_error(reason)]) from None
+    if request.method == "POST" and kind in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
     ):
-        form = await request.form()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
-    device = params.get("id") or params.get("deviceid")
+        try:
+            form = await request.form()
+        except Exception as error:  # python-multipart's parse errors have no common base
+            raise HTTPException(422, [_body_error(f"the form does not read: {error}")]) from None
+        fields.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return [read_fields(fields, limits)]
+
+
+def _body_error(msg: str) -> dict[str, Any]:
+    return {"loc": ["body"], "msg": msg, "type": "value_error"}
+
+
+async def _device_principal(
+    app: Rescue, reports: list[TrackerReport], query_id: str | None
+) -> Principal:
+    devices = {r.device for r in reports if r.device}
+    if len(devices) > 1:
+        raise HTTPException(403, "all the reports of one request must come from one device")
+    device = next(iter(devices), None) or query_id
     if not device:
         raise HTTPException(401, "id (the device's crew token) is required")
     try:
@@ -147,28 +205,15 @@ async def osmand(request: Request, app: AppDep, writer: WriterDep) -> PlainTextR
         raise HTTPException(401, f"device id: {error}") from None
     if principal.role != Role.CREW or principal.van_id is None:
         raise HTTPException(403, "the device id must be a crew token of a van")
-    lat = _number(params, "lat", required=True)
-    lon = _number(params, "lon", required=True)
-    assert lat is not None and lon is not None
-    speed = _number(params, "speed")
-    raw = {
-        "lat": lat,
-        "lon": lon,
-        "recorded_at": _moment(params.get("timestamp")),
-        "speed_kmh": None if speed is None else round(speed * KNOTS_TO_KMH, 2),
-        "heading": _number(params, "bearing"),
-        "accuracy_m": _number(params, "accuracy"),
-    }
-    try:
-        # The REST route's checks: coordinates, ranges, a time neither future nor ancient.
-        reports, _ = read_positions(
-            raw,
-            now=app.clock(),
-            tolerance_s=app.settings.position_future_tolerance_s,
-            limit=1,
-        )
-    except BadPositions as error:
-        raise HTTPException(422, [_in_query(d) for d in error.details]) from None
-    # A van unknown to the store comes back as NotFound, answered 404 like any other.
-    await asyncio.wrap_future(writer.enqueue(principal.van_id, reports, None))
-    return PlainTextResponse("OK")
+    return principal
+
+
+def _record_the_rest(app: Rescue, van_id: str, principal: Principal, report: TrackerReport) -> None:
+    """Records a report's refusal and its SOS, if any, on the van."""
+    if report.refusal is not None:
+        kind, reason = report.refusal
+        app.trackers.refuse_fix(van_id, kind, reason, report.received, principal.actor)
+    if report.alarm == "sos":
+        fix = report.fix
+        at = (fix.lat, fix.lon) if fix is not None else None
+        app.trackers.raise_sos(van_id, report.alarm, at, report.recorded_at, principal.actor)

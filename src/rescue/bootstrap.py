@@ -27,6 +27,7 @@ from rescue.services.runner import CommandRunner
 from rescue.services.steps import IncidentSteps
 from rescue.services.store import RescueStore
 from rescue.services.timers import Background
+from rescue.services.trackers import TrackerService
 from rescue.settings import Settings
 from rescue.store.follower import LogFollower
 from rescue.store.privacy import PersonalData
@@ -49,6 +50,7 @@ class Rescue:
     steps: IncidentSteps
     aftersales: AfterSales
     access: AccessService
+    trackers: TrackerService
 
     def close(self) -> None:
         self.follower.stop()
@@ -88,6 +90,7 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         steps=IncidentSteps(runner, dispatch, aftersales),
         aftersales=aftersales,
         access=AccessService(runner, clock),
+        trackers=TrackerService(runner, view),
     )
 
 

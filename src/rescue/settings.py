@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Positions
     position_future_tolerance_s: float = Field(120.0, ge=0)
     max_positions_per_request: int = Field(1000, ge=1)
+    tracker_max_fix_age_s: float = Field(
+        7 * 86_400.0, gt=0, description="older tracker fixes are acknowledged but refused"
+    )
 
     # Live feeds
     ws_queue_limit: int = Field(

@@ -177,7 +177,7 @@ def fuzz_operation(target: Target, operation: Any, examples: int) -> Fuzzed:
             case.body = _plausible(case.body)
             if isinstance(case.query, dict):
                 case.query = _plausible(case.query)
-        if path == "/osmand" and incident is not None:
+        if path in ("/osmand", "/") and incident is not None:
             # The tracker protocol's credential, with the position it must carry.
             case.query = {"lat": PLAUSIBLE["lat"], "lon": PLAUSIBLE["lon"], **(case.query or {})}
             case.query["id"] = token

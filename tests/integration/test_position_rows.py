@@ -28,6 +28,13 @@ REPORTS = [
     PositionReport(34.60, 113.50, START + timedelta(seconds=5), None, 271.5, None),
     PositionReport(34.72, 113.62, (START + timedelta(seconds=20)).astimezone(ODD_OFFSET), 0.0),
     PositionReport(-0.00001, 1e-5, START + timedelta(seconds=30, microseconds=7)),
+    # A tracker app's fix, with what the app sent besides (text that is not ASCII too).
+    PositionReport(
+        34.73,
+        113.63,
+        START + timedelta(seconds=40),
+        device={"battery_pct": 87.0, "charging": True, "altitude_m": 224.0, "event": "移动"},
+    ),
 ]
 
 
@@ -52,7 +59,7 @@ def test_stored_reports_are_the_events_the_library_would_store(store_url: str) -
             writer.close()
 
         stored = list(app.store.events.get(track_uuid("V1"), gt=1))
-        assert [e.originator_version for e in stored] == [2, 3, 4, 5, 6]
+        assert [e.originator_version for e in stored] == [2, 3, 4, 5, 6, 7]
         library = Application[object](env={"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
         ours = FastPositionMapper(transcoder=library.transcoder)
         reference = VanTrack(van_id="V1")
@@ -70,6 +77,7 @@ def test_stored_reports_are_the_events_the_library_would_store(store_url: str) -
                 speed_kmh=report.speed_kmh,
                 heading=report.heading,
                 accuracy_m=report.accuracy_m,
+                device=report.device,
             )
             expected = reference.collect_events()[-1]
             assert library.to_domain_event(library.to_stored_event(expected)) == event
@@ -85,9 +93,9 @@ def test_stored_reports_are_the_events_the_library_would_store(store_url: str) -
 
         # The writer's track is where a replay of its events puts it.
         replayed = _replayed(app, "V1")
-        assert cached.version == replayed.version == 6
+        assert cached.version == replayed.version == 7
         assert cached.latest == replayed.latest
-        assert cached.latest_at == replayed.latest_at == REPORTS[4].recorded_at
+        assert cached.latest_at == replayed.latest_at == REPORTS[5].recorded_at
         assert cached.modified_on == replayed.modified_on
 
 

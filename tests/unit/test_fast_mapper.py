@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
+import orjson
 from eventsourcing.application import Application
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -60,6 +62,22 @@ def test_fast_path_round_trips_through_the_library_decoder(
     assert isinstance(decoded, VanTrack.PositionReported)
     assert decoded.recorded_at.utcoffset() == recorded_at.utcoffset()
     assert decoded.recorded_at == recorded_at
+
+
+def test_a_fix_stored_before_the_device_field_reads_without_one() -> None:
+    library = Application[object](env={"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
+    track = VanTrack(van_id="V-1")
+    track.report(34.7, 113.6, datetime(2026, 1, 5, tzinfo=UTC))
+    stored = FastPositionMapper(transcoder=library.transcoder).to_stored_event(
+        track.collect_events()[-1]
+    )
+    # The document as written before tracker apps' fixes carried their device's data.
+    document = orjson.loads(stored.state)
+    del document["device"]
+    older = dataclasses.replace(stored, state=orjson.dumps(document))
+    event = library.to_domain_event(older)
+    assert isinstance(event, VanTrack.PositionReported)
+    assert (event.lat, event.device) == (34.7, None)
 
 
 def test_other_events_take_the_library_path() -> None:

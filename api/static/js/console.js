@@ -58,6 +58,7 @@ const feed = new BoardFeed({
   onChange: (message, doc) => {
     if (message.kind === "van") {
       map.upsertVan(doc, board.vanPoint(doc));
+      if (message.event === "SosRaised") addSosAlert(message, doc);
       scheduleVans();
     } else if (message.kind === "station") {
       map.setStations(board.stations.values());
@@ -113,6 +114,17 @@ function addAlert(kind, incident, text, at) {
   renderAlerts();
 }
 
+// An SOS from a van's tracker app: it names the van, and the van's job if it holds one.
+function addSosAlert(message, van) {
+  const sos = message.changes.sos || {};
+  state.alerts.unshift({
+    kind: "SosRaised", incident_id: van.incident_id || "", van_id: van.van_id,
+    text: t("alert.sos_text", { van: van.call_sign || van.van_id }), at: sos.at || message.at,
+  });
+  state.alerts.length = Math.min(state.alerts.length, MAX_ALERTS);
+  renderAlerts();
+}
+
 function renderAlerts() {
   const list = $("#alerts");
   list.replaceChildren(...state.alerts.map((alert, index) => h("li", {
@@ -121,8 +133,10 @@ function renderAlerts() {
   h("time", {}, clock(alert.at)),
   h("strong", {}, t(`alert.${alert.kind}`)),
   h("span", { class: "alert-text" }, alert.text),
-  h("button", { type: "button", class: "link", onclick: () => select(alert.incident_id) },
-    alert.incident_id.slice(0, 8)),
+  alert.incident_id
+    ? h("button", { type: "button", class: "link", onclick: () => select(alert.incident_id) },
+      alert.incident_id.slice(0, 8))
+    : h("span", { class: "alert-van" }, alert.van_id || ""),
   h("button", { type: "button", class: "dismiss", "aria-label": t("alerts.dismiss"),
                 onclick: () => { state.alerts.splice(index, 1); renderAlerts(); } }, "×"))));
   $("#alert-count").textContent = String(state.alerts.length);

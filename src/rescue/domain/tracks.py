@@ -19,6 +19,9 @@ class VanTrack(Aggregate):
     (its tablet or tracker), which the track's van names.
     """
 
+    # What a tracker app's report may carry besides the fix itself.
+    DEVICE_FIELDS = ("battery_pct", "charging", "altitude_m", "event", "alarm")
+
     class PositionReported(Aggregate.Event):
         lat: float
         lon: float
@@ -26,6 +29,9 @@ class VanTrack(Aggregate):
         speed_kmh: float | None
         heading: float | None
         accuracy_m: float | None
+        # What a tracker app sent with the fix (keys of DEVICE_FIELDS); None from a
+        # tablet. Events stored before the field existed read None too.
+        device: dict[str, Any] | None = None
 
         def apply(self, aggregate: Any) -> None:
             track: VanTrack = aggregate
@@ -95,6 +101,7 @@ class VanTrack(Aggregate):
             speed_kmh=speed_kmh,
             heading=heading,
             accuracy_m=accuracy_m,
+            device=None,
         )
         event.mutate(self)
         self._pending_events.append(event)

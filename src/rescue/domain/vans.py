@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -15,8 +16,13 @@ class Van(Aggregate):
     """A van holds at most one incident at a time: offered, then engaged, then released.
 
     The van's GPS track lives in its own aggregate (`VanTrack`) so that a
-    stream of position reports never conflicts with an offer being made.
+    stream of position reports never conflicts with an offer being made. What
+    the van's tracker app says that is not a fix (an SOS, a report refused)
+    is rare and belongs in the van's own history, so it is recorded here.
     """
+
+    # Why a tracker's report was not used as a fix.
+    REFUSALS = ("no_position", "invalid", "unreadable", "too_old", "future", "implausible")
 
     @staticmethod
     def create_id(van_id: str, **_: Any) -> Any:
@@ -107,3 +113,34 @@ class Van(Aggregate):
             raise Conflict(
                 f"van {self.van_id} does not hold incident {incident_id}", self.as_public()
             )
+
+    def refuse_fix(
+        self, kind: str, reason: str, received: dict[str, Any], actor: dict[str, Any]
+    ) -> None:
+        """Records a tracker's report that was acknowledged to the device but not used.
+
+        The device retries a report until it is acknowledged, so one the server will
+        never use is acknowledged anyway and kept here: `kind` (one of REFUSALS),
+        `reason` (for people) and the protocol fields as `received` (never the
+        device's token).
+        """
+        if kind not in self.REFUSALS:
+            raise ValueError(f"unknown refusal kind {kind!r}")
+        self._fix_refused(kind=kind, reason=reason, received=received, actor=actor)
+
+    @event("FixRefused")
+    def _fix_refused(
+        self, kind: str, reason: str, received: dict[str, Any], actor: dict[str, Any]
+    ) -> None:
+        pass
+
+    @event("SosRaised")
+    def raise_sos(
+        self,
+        alarm: str,
+        lat: float | None,
+        lon: float | None,
+        recorded_at: datetime,
+        actor: dict[str, Any],
+    ) -> None:
+        """The crew pressed their tracker app's SOS button; where, if it is known."""

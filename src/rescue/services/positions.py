@@ -49,6 +49,8 @@ class PositionReport:
     speed_kmh: float | None = None
     heading: float | None = None
     accuracy_m: float | None = None
+    # What a tracker app sent with the fix (VanTrack.DEVICE_FIELDS); None from a tablet.
+    device: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -227,6 +229,7 @@ class PositionWriter:
                 speed_kmh,
                 heading,
                 accuracy_m,
+                report.device,
             )
             rows.append((hex_id, version, POSITION_TOPIC, state))
             track.take_fix(lat, lon, recorded_at, speed_kmh, heading, accuracy_m)

@@ -61,6 +61,7 @@ class FastPositionMapper(Mapper[UUID]):
                 fields["speed_kmh"],
                 fields["heading"],
                 fields["accuracy_m"],
+                fields.get("device"),
             ),
         )
 
@@ -75,6 +76,7 @@ class FastPositionMapper(Mapper[UUID]):
         speed_kmh: float | None,
         heading: float | None,
         accuracy_m: float | None,
+        device: dict[str, Any] | None = None,
     ) -> bytes:
         """The stored state of the PositionReported event with these fields.
 
@@ -85,7 +87,7 @@ class FastPositionMapper(Mapper[UUID]):
         """
         if self.plain:
             state = encode_position(
-                timestamp, lat, lon, recorded_at, speed_kmh, heading, accuracy_m
+                timestamp, lat, lon, recorded_at, speed_kmh, heading, accuracy_m, device
             )
             if state is not None:
                 return state
@@ -101,6 +103,7 @@ class FastPositionMapper(Mapper[UUID]):
             speed_kmh=speed_kmh,
             heading=heading,
             accuracy_m=accuracy_m,
+            device=device,
         )
         return super().to_stored_event(event).state
 
@@ -113,6 +116,7 @@ def encode_position(
     speed_kmh: float | None,
     heading: float | None,
     accuracy_m: float | None,
+    device: dict[str, Any] | None = None,
 ) -> bytes | None:
     """A PositionReported event's state as the library's transcoder would write it, or None.
 
@@ -138,6 +142,7 @@ def encode_position(
                 "speed_kmh": speed_kmh,
                 "heading": heading,
                 "accuracy_m": accuracy_m,
+                "device": device,
             }
         )
     except orjson.JSONEncodeError:
