@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
@@ -183,6 +184,11 @@ async def _reports(request: Request, app: Rescue) -> list[TrackerReport]:
         except Exception as error:  # python-multipart's parse errors have no common base
             raise HTTPException(422, [_body_error(f"the form does not read: {error}")]) from None
         fields.update({k: v for k, v in form.items() if isinstance(v, str)})
+    elif request.method == "POST" and not fields:
+        # Some devices send the fields as the body without saying so (Traccar reads
+        # the body as a query string when the URL has none).
+        text = (await request.body()).decode("latin-1")
+        fields = dict(parse_qsl(text, keep_blank_values=True))
     return [read_fields(fields, limits)]
 
 

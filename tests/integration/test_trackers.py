@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -88,8 +89,13 @@ def test_every_path_takes_a_query_a_form_and_an_empty_form_body(
     empty_form = {"Content-Type": "application/x-www-form-urlencoded"}
     assert world.client.post(path, params=where, content=b"", headers=empty_form).text == "OK"
     assert world.client.post(path, data=where).text == "OK"
+    # A device that sends the fields as a body without saying what it is.
+    bare = urlencode(where).encode()
+    assert world.client.post(path, content=bare, headers={"Content-Type": ""}).text == "OK"
     if path != "/":
         assert world.client.get(path, params=where).text == "OK"
+    # Each was stored as a fix on the van's track (after its Started event).
+    assert latest_fix(world).originator_version == (5 if path != "/" else 4)
 
 
 def test_traccar_client_json_is_stored(world: HttpWorld) -> None:
