@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
@@ -149,3 +150,28 @@ def test_a_van_engages_on_or_is_released_from_only_the_incident_it_holds(
         other.engage("I-2", CREW)
     with refused(other, Conflict, "van V-1 does not hold incident I-2"):
         other.release("I-2", "completed", CREW)
+
+
+def test_an_sos_and_a_refused_tracker_report_are_recorded_without_changing_the_van() -> None:
+    # 1. A busy van's tracker sends an SOS, then a report the server will not use.
+    van = holding(engaged=True)
+    status = van.status
+    at = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
+    van.raise_sos("sos", 34.7, 113.6, at, CREW)
+    van.refuse_fix("too_old", "the fix is 9 days old", {"timestamp": "1767000000"}, CREW)
+    # 2. Both are on the van's record, with what was said; the van's state is as it was.
+    assert recorded(van)[-2:] == ["SosRaised", "FixRefused"]
+    assert fields(last_event(van)) == {
+        "kind": "too_old",
+        "reason": "the fix is 9 days old",
+        "received": {"timestamp": "1767000000"},
+        "actor": CREW,
+    }
+    assert van.status is status
+    assert rebuilt(van).status is status
+
+
+def test_a_refusal_names_one_of_the_known_kinds() -> None:
+    van = on_duty()
+    with refused(van, ValueError, "unknown refusal kind 'bad'"):
+        van.refuse_fix("bad", "why", {}, CREW)

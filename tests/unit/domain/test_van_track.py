@@ -31,7 +31,8 @@ def test_a_track_follows_the_newest_fix_and_keeps_every_report() -> None:
         "heading": 90.0,
         "accuracy_m": 5.0,
     }
-    assert fields(last_event(track)) == first
+    # (A tablet's fix carries nothing from a tracker app's device.)
+    assert fields(last_event(track)) == {**first, "device": None}
     assert (track.latest, track.latest_at) == (first, AT)
 
     # 3. A fix with the same time, then one from a tablet that was offline: both are kept,
