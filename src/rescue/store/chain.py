@@ -61,6 +61,22 @@ DIGEST = 32
 KEY = 24  # a 16-byte originator id and an 8-byte big-endian version
 
 
+def require_uuid_ids(datastore: SQLiteDatastore | PostgresDatastore) -> None:
+    """Refuses a datastore set for text originator ids (`ORIGINATOR_ID_TYPE=text`).
+
+    The chain keeps each event's originator id in 16 bytes (`keys`) so that
+    `rescue audit verify` can name an event that is gone; a text id has no such
+    form. Refused when the recorder is made, at start-up, rather than with the
+    first write.
+    """
+    kind = getattr(datastore, "originator_id_type", "uuid")
+    if kind != "uuid":
+        raise ProgrammingError(
+            f"the hash chain needs UUID originator ids, but the store is set for {kind} ids "
+            "(ORIGINATOR_ID_TYPE): leave ORIGINATOR_ID_TYPE unset or set it to uuid"
+        )
+
+
 def link(
     previous: bytes,
     notification_id: int,
@@ -198,6 +214,7 @@ class ChainedSQLiteRecorder(SubscribableSQLiteRecorder):
     """The embedded store's recorder, chaining every event it inserts."""
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        require_uuid_ids(datastore)
         super().__init__(datastore, events_table_name)
         self._insert_chain = f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?,?)"
         self._select_previous = (
@@ -319,6 +336,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
+        require_uuid_ids(datastore)
         super().__init__(datastore, events_table_name=events_table_name)
         if datastore.enable_db_functions:
             # That path inserts through a database function and skips the hook below.

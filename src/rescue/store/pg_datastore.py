@@ -4,8 +4,14 @@ The library retries every recorder call ten times on a connection error, and
 each try waits for the pool to hand out a connection: with the server down a
 single request took some fifty seconds to fail. Here the first connection
 failure is confirmed with a fresh, short connection attempt; if that fails
-too, the store is marked unreachable and every caller gets `Unavailable`
-(503 with Retry-After) at once, without the library's retries. While marked,
+too, the store is marked unreachable and every caller gets `StoreUnreachable`
+(503 with Retry-After). That error is both the project's `Unavailable` and the
+library's `OperationalError`, so code written against the library's errors
+sees it for what it is; the library's own ten retries (0.2 s apart) of a
+recorder call therefore also see it, each failing at once. A server that
+refuses the login (a wrong password) is told apart from one that cannot be
+reached: the message says which, so a wrong password is not mistaken for an
+outage. While marked,
 one caller at a time probes the server again (at most every `PROBE_EVERY_S`);
 when a probe succeeds the pool is replaced by a fresh one, because the old
 pool's reconnection attempts have backed off for as long as the outage
@@ -34,6 +40,13 @@ log = logging.getLogger("rescue.store.env")
 
 PROBE_TIMEOUT_S = 1
 PROBE_EVERY_S = 0.25
+# What libpq says when the server is there but refuses the login: a wrong password, or
+# a user or database that is not there. A mistake in the store URL, not an outage.
+LOGIN_REFUSED = ("authentication failed", "no password supplied", "does not exist")
+
+
+class StoreUnreachable(Unavailable, OperationalError):
+    """The PostgreSQL server cannot be reached or refuses the login (503, may be retried)."""
 
 
 class ReachabilityGate:
@@ -44,6 +57,7 @@ class ReachabilityGate:
         self._lock = threading.Lock()
         self.down_since: float | None = None
         self.why = ""
+        self.login_refused = False
         self._probed_at = 0.0
 
     def probe(self) -> bool:
@@ -52,8 +66,14 @@ class ReachabilityGate:
             with psycopg.connect(**self._conninfo, connect_timeout=PROBE_TIMEOUT_S) as conn:
                 conn.execute("SELECT 1")
         except Exception as error:  # any failure to connect means unreachable
-            self.why = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            text = str(error).strip()
+            self.login_refused = any(sign in text for sign in LOGIN_REFUSED)
+            # libpq's message for a refused login names the server on its first line
+            # and what was refused on the last.
+            lines = text.splitlines() or [repr(error)]
+            self.why = lines[-1].strip() if self.login_refused else lines[0]
             return False
+        self.login_refused = False
         return True
 
     def mark_down(self) -> None:
@@ -61,10 +81,18 @@ class ReachabilityGate:
             if self.down_since is None:
                 self.down_since = time.monotonic()
                 self._probed_at = self.down_since
-                log.warning("the PostgreSQL server cannot be reached: %s", self.why)
+                log.warning("%s", self.reason())
 
-    def unavailable(self) -> Unavailable:
-        return Unavailable(f"the store is unavailable: {self.why}")
+    def reason(self) -> str:
+        if self.login_refused:
+            return (
+                f"the PostgreSQL server refused the login ({self.why}): "
+                "check the user and password of the store URL"
+            )
+        return f"the PostgreSQL server cannot be reached: {self.why}"
+
+    def unavailable(self) -> StoreUnreachable:
+        return StoreUnreachable(self.reason())
 
     def claim_probe(self) -> bool:
         """True for the one caller that should probe now; the others fail at once."""
