@@ -11,8 +11,8 @@ its 32 lower-case hex digits and ``state`` the stored bytes as they are.
 Snapshots are not part of the record (they live in their own table and can be
 rebuilt) and are not chained.
 
-Storage: one row of the table ``event_chain`` per write (per transaction), in
-the same transaction as its events: the notification ids it covers
+Storage: one row of the events table's chain table per write (per
+transaction), in the same transaction as its events: the notification ids it covers
 (``first_id``..``last_id``), the id chained before it (``prev_id``), the
 events' digests (``hashes``, 32 bytes each, in order) and their originator ids
 and versions (``keys``, 16 + 8 bytes each, so `rescue audit verify` can name an
@@ -52,13 +52,24 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from rescue.store.env import APPLICATION_NAME
 from rescue.store.recorders import EventRow, SubscribableSQLiteRecorder, event_rows, originator_key
 
-CHAIN_TABLE = "event_chain"
+# The chain of the project's own events table keeps the name it was first stored under;
+# any other events table in the same database (another application's) has its own.
+LEGACY_CHAIN_TABLE = "event_chain"
+OWN_EVENTS_TABLES = frozenset({"stored_events", f"{APPLICATION_NAME.lower()}_events"})
 GENESIS = bytes(32)
 GENESIS_HEX = GENESIS.hex()
 DIGEST = 32
 KEY = 24  # a 16-byte originator id and an 8-byte big-endian version
+
+
+def chain_table_for(events_table_name: str) -> str:
+    """The table that holds the chain of the events table of that name."""
+    if events_table_name in OWN_EVENTS_TABLES:
+        return LEGACY_CHAIN_TABLE
+    return f"{events_table_name}_chain"
 
 
 def require_uuid_ids(datastore: SQLiteDatastore | PostgresDatastore) -> None:
@@ -215,20 +226,22 @@ class ChainedSQLiteRecorder(SubscribableSQLiteRecorder):
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         require_uuid_ids(datastore)
+        # Named before the library's constructor asks for the create statements.
+        self.chain_table_name = chain_table = chain_table_for(events_table_name)
         super().__init__(datastore, events_table_name)
-        self._insert_chain = f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?,?)"
+        self._insert_chain = f"INSERT INTO {chain_table} VALUES (?,?,?,?,?)"
         self._select_previous = (
-            f"SELECT last_id, substr(hashes, -{DIGEST}, {DIGEST}) FROM {CHAIN_TABLE} "
+            f"SELECT last_id, substr(hashes, -{DIGEST}, {DIGEST}) FROM {chain_table} "
             "WHERE first_id < ? ORDER BY first_id DESC LIMIT 1"
         )
         self._select_containing = (
-            f"SELECT * FROM {CHAIN_TABLE} WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1"
+            f"SELECT * FROM {chain_table} WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1"
         )
 
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
-            f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} ("
+            f"CREATE TABLE IF NOT EXISTS {self.chain_table_name} ("
             "first_id INTEGER PRIMARY KEY, "
             "last_id INTEGER NOT NULL, "
             "prev_id INTEGER NOT NULL, "
@@ -287,13 +300,15 @@ class ChainedSQLiteRecorder(SubscribableSQLiteRecorder):
 
     def select_hashes(self, after: int, limit: int) -> list[HashRow]:
         rows = self._rows(
-            f"SELECT * FROM {CHAIN_TABLE} WHERE last_id > ? ORDER BY first_id LIMIT ?",
+            f"SELECT * FROM {self.chain_table_name} WHERE last_id > ? ORDER BY first_id LIMIT ?",
             (after, max(1, limit // 16)),
         )
         return _expanded(rows, after)
 
     def head(self) -> HashRow | None:
-        rows = self._rows(f"SELECT * FROM {CHAIN_TABLE} ORDER BY first_id DESC LIMIT 1", ())
+        rows = self._rows(
+            f"SELECT * FROM {self.chain_table_name} ORDER BY first_id DESC LIMIT 1", ()
+        )
         expanded = rows[0].expand() if rows else []
         return expanded[-1] if expanded else None
 
@@ -342,7 +357,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             # That path inserts through a database function and skips the hook below.
             raise ProgrammingError("the hash chain needs POSTGRES_ENABLE_DB_FUNCTIONS off")
         schema = Identifier(datastore.schema)
-        self.chain_table = SQL("{0}.{1}").format(schema, Identifier(CHAIN_TABLE))
+        self.chain_table_name = chain_table_for(self.events_table_name)
+        self.chain_table = SQL("{0}.{1}").format(schema, Identifier(self.chain_table_name))
         self.events = SQL("{0}.{1}").format(schema, Identifier(self.events_table_name))
         self.sql_create_statements.append(
             SQL(
