@@ -119,6 +119,8 @@ class Recommendation(BaseModel):
     distance_km: float
     eta_min: float
     origin: str
+    eta_source: str = "default"  # "default" (km x circuity / speed) or the fitted cell used
+    eta_band: list[float] | None = None  # [low, high] minutes: the cell's 10th-90th percentile
 
 
 class IncidentReported(BaseModel):

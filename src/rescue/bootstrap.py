@@ -20,6 +20,7 @@ from rescue.services.access import AccessService
 from rescue.services.aftersales import AfterSales
 from rescue.services.clock import Clock, utcnow
 from rescue.services.dispatch import DispatchService
+from rescue.services.eta import EtaRefitter, EtaService
 from rescue.services.network import NetworkService
 from rescue.services.positions import PositionWriter
 from rescue.services.queries import IncidentQueries
@@ -51,6 +52,7 @@ class Rescue:
     aftersales: AfterSales
     access: AccessService
     trackers: TrackerService
+    etas: EtaService
 
     def close(self) -> None:
         self.follower.stop()
@@ -74,7 +76,8 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
     runner = CommandRunner(store, follower)
     privacy = PersonalData(settings.resolved_key())
     queries = IncidentQueries(runner, privacy)
-    dispatch = DispatchService(runner, view, settings, privacy, clock)
+    etas = EtaService(runner, settings, clock)
+    dispatch = DispatchService(runner, view, settings, privacy, clock, etas)
     aftersales = AfterSales(runner, queries, settings, clock)
     return Rescue(
         settings=settings,
@@ -91,6 +94,7 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         aftersales=aftersales,
         access=AccessService(runner, clock),
         trackers=TrackerService(runner, view),
+        etas=etas,
     )
 
 
@@ -125,11 +129,14 @@ class ServerParts:
     projections: ProjectionRunner
     hub: BoardHub
     timers: Background
+    eta_refitter: EtaRefitter | None = None
 
     def close(self) -> None:
         self.projections.stop()
         self.hub.close()
         self.timers.stop()
+        if self.eta_refitter is not None:
+            self.eta_refitter.stop()
         self.positions.close()
 
 
@@ -153,4 +160,14 @@ def start_server_parts(rescue: Rescue, loop: asyncio.AbstractEventLoop) -> Serve
     projections.start()
     timers = timers_for(rescue)
     timers.start()
-    return ServerParts(positions=positions, projections=projections, hub=hub, timers=timers)
+    refitter = None
+    if rescue.settings.eta_refit_h > 0:
+        refitter = EtaRefitter(rescue.etas)
+        refitter.start()
+    return ServerParts(
+        positions=positions,
+        projections=projections,
+        hub=hub,
+        timers=timers,
+        eta_refitter=refitter,
+    )

@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     speed_kmh: float = Field(50.0, gt=0, description="average rescue driving speed")
     max_dispatch_km: float = Field(500.0, gt=0, description="vans further away are not candidates")
 
+    # Travel times learned from completed trips (rescue.services.eta)
+    eta_min_trips: int = Field(
+        30, ge=1, description="trips a cell needs before its fitted pace is used"
+    )
+    eta_refit_h: float = Field(
+        24.0, ge=0, description="a server refits the ETA model this often (0: never)"
+    )
+    eta_refresh_s: float = Field(
+        30.0, ge=0, description="how long a process keeps the ETA model before reading it again"
+    )
+
     arrival_margin_min: float = Field(
         15.0, ge=0, description="a van not on scene by ETA plus this raises an alert"
     )

@@ -167,6 +167,7 @@ def test_offered_event_records_the_decision_and_its_inputs(app: Rescue, network:
             "speed_kmh": params.speed_kmh,
             "k": params.k,
             "max_dispatch_km": app.settings.max_dispatch_km,
+            "eta_model": {"source": "default"},
         }
         # 4. The ranked candidates are what the operator was shown, the first one chosen.
         assert decision["candidates"] == reported["recommendations"]

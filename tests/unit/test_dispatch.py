@@ -271,6 +271,8 @@ def test_eta_follows_the_rounded_distance() -> None:
         "distance_km": 37.457,
         "eta_min": cand.eta_min,
         "origin": "home",
+        "eta_source": "default",
+        "eta_band": None,
     }
 
 

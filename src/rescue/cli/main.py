@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from rescue.cli.audit import audit_cli
+from rescue.cli.eta import eta_cli
 from rescue.domain.actors import Actor
 from rescue.domain.errors import RescueError
 from rescue.domain.vocabulary import Role
@@ -29,6 +30,7 @@ app.add_typer(users, name="users")
 app.add_typer(keys, name="key")
 app.add_typer(network_cli, name="network")
 app.add_typer(audit_cli, name="audit")
+app.add_typer(eta_cli, name="eta")
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="sqlite:///path or postgresql://... (env RESCUE_DB)")

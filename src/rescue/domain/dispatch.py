@@ -66,6 +66,10 @@ class Candidate:
     distance_km: float  # geodesic (WGS-84) km, rounded to 3 decimals
     eta_min: float  # distance_km * circuity / speed_kmh * 60, rounded to 1 decimal
     origin: str  # "position" or "home": the point the distance was measured from
+    # Where eta_min came from: "default" (the rule above) or a fitted cell's key
+    # (rescue.domain.eta), with that cell's error band in minutes.
+    eta_source: str = "default"
+    eta_band: tuple[float, float] | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -74,6 +78,8 @@ class Candidate:
             "distance_km": self.distance_km,
             "eta_min": self.eta_min,
             "origin": self.origin,
+            "eta_source": self.eta_source,
+            "eta_band": list(self.eta_band) if self.eta_band is not None else None,
         }
 
 

@@ -22,6 +22,7 @@ from rescue.domain.vans import Van
 from rescue.domain.vocabulary import CAPABILITY_FOR_FAULT, FaultCategory, IncidentStatus
 from rescue.services.board import LiveBoard
 from rescue.services.clock import Clock
+from rescue.services.eta import EtaService
 from rescue.services.jsonable import jsonable
 from rescue.services.runner import CommandRunner, Decision
 from rescue.settings import Settings
@@ -36,6 +37,7 @@ class DispatchService:
         settings: Settings,
         privacy: PersonalData,
         clock: Clock,
+        etas: EtaService | None = None,
     ) -> None:
         self.runner = runner
         self.board = board
@@ -43,6 +45,8 @@ class DispatchService:
         self.params = settings.dispatch_params()
         self.privacy = privacy
         self.clock = clock
+        # Travel times learned from the log; without it every ETA is the fixed rule's.
+        self.etas = etas
 
     # -- commands -------------------------------------------------------------------
 
@@ -184,7 +188,14 @@ class DispatchService:
             k=self.params.k,
             exclude=incident.declined_van_ids,
         )
-        return [c for c in candidates if c.distance_km <= self.settings.max_dispatch_km]
+        in_range = [c for c in candidates if c.distance_km <= self.settings.max_dispatch_km]
+        return self._with_etas(in_range, incident)
+
+    def _with_etas(self, candidates: list[Candidate], incident: Incident) -> list[Candidate]:
+        if self.etas is None:
+            return candidates
+        site = incident.location
+        return self.etas.annotate(candidates, site["lat"], site["lon"], self.clock())
 
     def plan_offer(self, incident: Incident, actor: Actor, mode: str) -> list[Aggregate]:
         """Offers the incident to the nearest capable free van, or queues it."""
@@ -216,6 +227,9 @@ class DispatchService:
                 "speed_kmh": self.params.speed_kmh,
                 "k": self.params.k,
                 "max_dispatch_km": self.settings.max_dispatch_km,
+                "eta_model": (
+                    self.etas.reference() if self.etas is not None else {"source": "default"}
+                ),
             },
             "candidates": [c.as_dict() for c in candidates],
         }
@@ -272,6 +286,7 @@ class DispatchService:
             self.clock(),
             self.params,
         )
+        override = self._with_etas([override], incident)[0]
         decision = self._decision(incident, recommended, "override", reason.strip())
         return self._offer_to(incident, van, override, decision, actor)
 
