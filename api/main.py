@@ -20,6 +20,7 @@ from rescue.api.routers import (
     live,
     network,
     osmand,
+    privacy,
     views,
 )
 from rescue.bootstrap import bootstrap, start_server_parts
@@ -83,4 +84,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     api.include_router(claims.router)
     api.include_router(followups.router)
     api.include_router(audit.router)
+    api.include_router(privacy.router)
     return api

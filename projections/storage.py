@@ -8,7 +8,6 @@ start (so two runners on one database can never both apply a batch).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -16,7 +15,8 @@ from typing import Any
 import orjson
 
 from rescue.projections.changes import Doc
-from rescue.store.env import SQLITE_LOCK_TIMEOUT_S, is_sqlite, store_env
+from rescue.store.env import is_sqlite
+from rescue.store.sql import connect, transaction
 
 
 class PositionMoved(Exception):
@@ -32,16 +32,7 @@ class ViewStore:
         self._create()
 
     def _connect(self) -> Any:
-        if self.sqlite:
-            path = store_env(self.url)["SQLITE_DBNAME"]
-            conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=SQLITE_LOCK_TIMEOUT_S
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            return conn
-        import psycopg
-
-        return psycopg.connect(self.url, autocommit=True)
+        return connect(self.url)
 
     def _sql(self, statement: str) -> str:
         return statement if self.sqlite else statement.replace("?", "%s")
@@ -66,21 +57,8 @@ class ViewStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        conn = self._live()
-        if self.sqlite:
-            cur = conn.cursor()
-            # IMMEDIATE: take the write lock first, so the position check and
-            # the writes see the same database.
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
-        else:
-            with conn.transaction(), conn.cursor() as cur:
-                yield cur
+        with transaction(self._live(), self.sqlite) as cur:
+            yield cur
 
     def position(self) -> int:
         # One read needs no transaction (on SQLite it would wait for another writer's lock).

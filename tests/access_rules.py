@@ -58,6 +58,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/board"): DESK,
     ("GET", "/api/incidents/{incident_id}/export"): {OP, AUD, ADM},
     ("GET", "/api/audit/verify"): {AUD, ADM},
+    ("POST", "/api/privacy/erase"): {ADM},
 }
 
 # The WebSocket feeds (not in the OpenAPI document): who may open each.

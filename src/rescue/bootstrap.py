@@ -23,6 +23,7 @@ from rescue.services.dispatch import DispatchService
 from rescue.services.eta import EtaRefitter, EtaService
 from rescue.services.network import NetworkService
 from rescue.services.positions import PositionWriter
+from rescue.services.privacy import PrivacyService
 from rescue.services.queries import IncidentQueries
 from rescue.services.runner import CommandRunner
 from rescue.services.steps import IncidentSteps
@@ -30,6 +31,7 @@ from rescue.services.store import RescueStore
 from rescue.services.timers import Background
 from rescue.services.trackers import TrackerService
 from rescue.settings import Settings
+from rescue.store.caller_keys import CallerKeys
 from rescue.store.follower import LogFollower
 from rescue.store.privacy import PersonalData
 
@@ -53,9 +55,12 @@ class Rescue:
     access: AccessService
     trackers: TrackerService
     etas: EtaService
+    erasure: PrivacyService
 
     def close(self) -> None:
         self.follower.stop()
+        if self.privacy.keys is not None:
+            self.privacy.keys.close()
         self.store.close()
 
 
@@ -74,7 +79,7 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         follower.start()
         follower.catch_up()
     runner = CommandRunner(store, follower)
-    privacy = PersonalData(settings.resolved_key())
+    privacy = PersonalData(settings.resolved_key(), CallerKeys(settings.db))
     queries = IncidentQueries(runner, privacy)
     etas = EtaService(runner, settings, clock)
     dispatch = DispatchService(runner, view, settings, privacy, clock, etas)
@@ -95,6 +100,7 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         access=AccessService(runner, clock),
         trackers=TrackerService(runner, view),
         etas=etas,
+        erasure=PrivacyService(runner, privacy),
     )
 
 

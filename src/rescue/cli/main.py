@@ -19,7 +19,7 @@ from rescue.domain.vocabulary import Role
 from rescue.settings import Settings
 
 app = typer.Typer(help="Event-sourced roadside rescue and dispatch.", no_args_is_help=True)
-users = typer.Typer(help="Access tokens: add and revoke.", no_args_is_help=True)
+users = typer.Typer(help="Access tokens: add, list and revoke.", no_args_is_help=True)
 network_cli = typer.Typer(
     help="The service network: load, export and import.", no_args_is_help=True
 )
@@ -31,6 +31,8 @@ app.add_typer(keys, name="key")
 app.add_typer(network_cli, name="network")
 app.add_typer(audit_cli, name="audit")
 app.add_typer(eta_cli, name="eta")
+privacy_cli = typer.Typer(help="Callers' personal data: erasure on request.", no_args_is_help=True)
+app.add_typer(privacy_cli, name="privacy")
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="sqlite:///path or postgresql://... (env RESCUE_DB)")
@@ -142,6 +144,95 @@ def key_new(
     typer.echo(f"created {path}; keep it safe: without it callers' names and phones cannot be read")
 
 
+@keys.command("rotate")
+def key_rotate(
+    to: Annotated[
+        Path | None,
+        typer.Option(
+            "--to",
+            help="file for the new master key (mode 0600); default: replace RESCUE_KEY_FILE",
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Re-wrap every caller's key under a new master key; the events are not rewritten.
+
+    Stop the servers first: a server still holding the old key answers 503 for
+    callers' data until it is restarted with the new one.
+    """
+    from rescue.store.caller_keys import CallerKeys, fingerprint
+    from rescue.store.privacy import new_key
+
+    settings = _settings(db)
+    old = settings.resolved_key()
+    if not old:
+        _fail("no current key: set RESCUE_CIPHER_KEY or RESCUE_KEY_FILE to the key in use")
+    assert old is not None
+    target = to or settings.key_file
+    if target is None:
+        _fail("the key comes from RESCUE_CIPHER_KEY: say where the new one goes with --to FILE")
+    assert target is not None
+    if to is not None and to.exists():
+        _fail(f"{to} exists already; not overwritten")
+    new = new_key()
+    # The new key is on disk before the table is re-wrapped, so a crash in
+    # between leaves a key that opens the table (FILE.new) rather than none.
+    staged = target.with_name(target.name + ".new")
+    _write_secret(staged, new)
+    keys = CallerKeys(settings.db)
+    try:
+        count = keys.rotate(old, new)
+    except RescueError as error:
+        staged.unlink(missing_ok=True)
+        _fail(str(error))
+    finally:
+        keys.close()
+    staged.replace(target)
+    typer.echo(
+        f"re-wrapped {count} caller key(s) under master key {fingerprint(new)} "
+        f"(was {fingerprint(old)}); the new key is in {target}"
+        + ("" if to is None else "; point RESCUE_KEY_FILE at it and restart the servers")
+    )
+
+
+def _write_secret(path: Path, text: str) -> None:
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+
+
+@privacy_cli.command("erase")
+def privacy_erase(
+    phone: Annotated[str, typer.Option("--phone", help="the caller's phone number")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="why, for the record (no personal data)")
+    ] = "the caller asked",
+    db: DbOption = None,
+) -> None:
+    """Erase a caller's name and phone everywhere by destroying their key; record who and why."""
+    from rescue.bootstrap import bootstrap
+
+    settings = _settings(db)
+    if settings.resolved_key() is None:
+        _fail("no cipher key: set RESCUE_CIPHER_KEY or RESCUE_KEY_FILE")
+    rescue = bootstrap(settings)
+    try:
+        done = rescue.erasure.erase(phone, ADMIN_CLI, reason)
+    except RescueError as error:
+        _fail(str(error))
+    finally:
+        rescue.close()
+    typer.echo(
+        f"erased: {done['keys_destroyed']} key(s) destroyed, "
+        f"{done['values_withheld']} value(s) sealed with the shared key withheld; "
+        f"recorded as erasure {done['erasure_id']}"
+    )
+
+
 @users.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="the user's name")],
@@ -175,6 +266,42 @@ def users_add(
     finally:
         rescue.close()
     typer.echo(token)
+
+
+@users.command("list")
+def users_list(db: DbOption = None) -> None:
+    """List every account: name, role, van, created, expires, revoked; never a token."""
+    from rescue.bootstrap import bootstrap
+    from rescue.services.clock import utcnow
+    from rescue.services.user_list import list_users
+
+    rescue = bootstrap(_settings(db), follow=False)
+    try:
+        rows = list_users(rescue.store, utcnow())
+    finally:
+        rescue.close()
+    now = utcnow()
+    header = ("name", "role", "van", "created", "expires", "revoked")
+    table = [header]
+    for user in rows:
+        expires = user["expires"]
+        table.append(
+            (
+                user["name"],
+                user["role"],
+                user["van_id"] or "-",
+                user["created"].isoformat(timespec="seconds"),
+                "never"
+                if expires is None
+                else expires.isoformat(timespec="seconds")
+                + (" (expired)" if expires <= now else ""),
+                "yes" if user["revoked"] else "no",
+            )
+        )
+    widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
+    for row in table:
+        typer.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    typer.echo(f"{len(rows)} user(s)")
 
 
 @users.command("revoke")

@@ -37,6 +37,7 @@ from rescue.domain.errors import Conflict
 from rescue.services.aftersales import related_ids
 from rescue.store.chain import GENESIS, GENESIS_HEX, ChainedEvent, HashRow, link
 from rescue.store.codec import state_document, untag
+from rescue.store.privacy import is_erased
 from rescue.store.recorders import originator_key
 
 if TYPE_CHECKING:
@@ -285,6 +286,8 @@ def _mismatch(recorder: ChainReader, e: Any, originator: str, h: HashRow) -> Pro
 
 def mask_caller(caller: dict[str, Any]) -> dict[str, Any]:
     """A caller as a role that may not see them gets it: first character, last four digits."""
+    if is_erased(caller):
+        return caller
     name = str(caller.get("name", ""))
     phone = str(caller.get("phone", ""))
     return {

@@ -1,0 +1,42 @@
+"""Plain connections to the store's database, for the tables kept beside the log."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rescue.store.env import SQLITE_LOCK_TIMEOUT_S, is_sqlite, store_env
+
+
+def connect(url: str) -> Any:
+    """An autocommit connection: SQLite in WAL mode waiting for locks, or psycopg."""
+    if is_sqlite(url):
+        path = store_env(url)["SQLITE_DBNAME"]
+        conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=SQLITE_LOCK_TIMEOUT_S
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
+@contextmanager
+def transaction(conn: Any, sqlite: bool) -> Iterator[Any]:
+    """A cursor inside one transaction, committed on leaving, rolled back on an error."""
+    if sqlite:
+        cur = conn.cursor()
+        # IMMEDIATE: take the write lock first, so reads and writes see the same database.
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+    else:
+        with conn.transaction(), conn.cursor() as cur:
+            yield cur
