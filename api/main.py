@@ -18,6 +18,7 @@ from rescue.api.routers import (
     health,
     incidents,
     live,
+    messages,
     network,
     osmand,
     privacy,
@@ -85,4 +86,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     api.include_router(followups.router)
     api.include_router(audit.router)
     api.include_router(privacy.router)
+    api.include_router(messages.router)
     return api

@@ -240,3 +240,42 @@ _BUILDERS: dict[str, Any] = {
     ),
     "Incident.Closed": _incident_fields(lambda e: {"status": "closed"}),
 }
+
+
+# -- messages between the operator and the crew -------------------------------------------
+# A message is a change of its incident's (or van's) document: the console and
+# the van's tablet already follow those, and a resumed feed replays them.
+
+
+def _message(e: Any) -> Doc:
+    return {
+        "message": {
+            "message_id": e.message_id,
+            "text": e.text,
+            "from": e.actor.get("role"),
+            "sender": e.actor.get("name"),
+            "van_id": e.actor.get("van_id"),
+            "sent_at": e.timestamp.isoformat(),
+        }
+    }
+
+
+def _message_read(e: Any) -> Doc:
+    return {
+        "message_read": {
+            "message_id": e.message_id,
+            "by": e.actor.get("role"),
+            "read_by": e.actor.get("name"),
+            "read_at": e.timestamp.isoformat(),
+        }
+    }
+
+
+_BUILDERS.update(
+    {
+        "Incident.MessageSent": _incident_fields(_message),
+        "Incident.MessageRead": _incident_fields(_message_read),
+        "Van.MessageSent": _van_fields(_message),
+        "Van.MessageRead": _van_fields(_message_read),
+    }
+)

@@ -192,6 +192,8 @@ class VanAgent:
         self.inbox: asyncio.Queue[Offer] = asyncio.Queue()
         self.job: str | None = None
         self._fixes: list[dict[str, Any]] = []
+        # Its own stream for what the crew says: talking changes no other choice.
+        self.talk = random.Random(f"{world.seed}:{van.van_id}:talk")
 
     @property
     def out(self) -> bool:
@@ -262,12 +264,18 @@ class VanAgent:
         await self.w.clock.sleep(self.rng.uniform(*crew.depart_s))
         if not await self._step(incident_id, "depart"):
             return
+        if road_km / speed * 60 > 20:
+            await self._say(incident_id, "traffic, 10 min late")
         if not await self._drive(scene, speed_kmh=speed, watch=incident_id):
             ledger.counts["abandoned_en_route"] += 1
             return
         if not await self._step(incident_id, "arrive"):
             return
         category = str(incident["fault"]["category"])
+        if needs_tow(category):
+            await self._say(incident_id, "need a tow")
+        else:
+            await self._say(incident_id, "on site, checking the vehicle")
         work_s = scene_seconds(category, self.rng, scenario.storm_scene_factor if in_storm else 1.0)
         await self.w.clock.sleep(work_s * 0.6)
         found = diagnosis(category, self.rng, in_storm=in_storm)
@@ -302,6 +310,19 @@ class VanAgent:
                 f"{response.status_code} {response.text[:300]}"
             )
         return False
+
+    async def _say(self, incident_id: str, text: str) -> None:
+        """Sometimes (`p_message`) the crew tells the desk how the job goes."""
+        if self.talk.random() >= self.w.scenario.crew.p_message:
+            return
+        path = f"/api/incidents/{incident_id}/messages"
+        response = await self.w.api.post(path, self.token, {"text": text})
+        if response.status_code == 201:
+            self.w.ledger.counts["messages_sent"] += 1
+        elif not _refused(response):
+            self.w.ledger.error(
+                f"van {self.van.van_id} message {incident_id}: {response.status_code}"
+            )
 
     async def _withdrawn(self, incident_id: str) -> bool:
         """Was the job cancelled or moved while we drive? The feed knows, else ask."""

@@ -109,6 +109,8 @@ class CrewBehaviour:
     circuity: float = 1.3  # road km per great-circle km
     fix_interval_s: float = 30.0  # one GPS fix this often while moving
     fixes_per_post: int = 4  # fixes sent together in one POST
+    # A crew writes to the desk about a job now and then ("traffic, 10 min late").
+    p_message: float = 0.3
 
     def __post_init__(self) -> None:
         if not (self.p_accept >= 0 and self.p_decline >= 0 and self.p_accept + self.p_decline <= 1):

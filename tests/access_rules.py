@@ -59,6 +59,12 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/incidents/{incident_id}/export"): {OP, AUD, ADM},
     ("GET", "/api/audit/verify"): {AUD, ADM},
     ("POST", "/api/privacy/erase"): {ADM},
+    ("POST", "/api/incidents/{incident_id}/messages"): {OP, CREW},
+    ("GET", "/api/incidents/{incident_id}/messages"): {OP, AUD, CREW},
+    ("POST", "/api/incidents/{incident_id}/messages/{message_id}/read"): {OP, CREW},
+    ("POST", "/api/vans/{van_id}/messages"): {OP, CREW},
+    ("GET", "/api/vans/{van_id}/messages"): {OP, AUD, CREW},
+    ("POST", "/api/vans/{van_id}/messages/{message_id}/read"): {OP, CREW},
 }
 
 # The WebSocket feeds (not in the OpenAPI document): who may open each.

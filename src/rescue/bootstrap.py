@@ -21,6 +21,7 @@ from rescue.services.aftersales import AfterSales
 from rescue.services.clock import Clock, utcnow
 from rescue.services.dispatch import DispatchService
 from rescue.services.eta import EtaRefitter, EtaService
+from rescue.services.messages import MessageService
 from rescue.services.network import NetworkService
 from rescue.services.positions import PositionWriter
 from rescue.services.privacy import PrivacyService
@@ -56,6 +57,7 @@ class Rescue:
     trackers: TrackerService
     etas: EtaService
     erasure: PrivacyService
+    messages: MessageService
 
     def close(self) -> None:
         self.follower.stop()
@@ -101,7 +103,9 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         trackers=TrackerService(runner, view),
         etas=etas,
         erasure=PrivacyService(runner, privacy),
+        messages=MessageService(runner),
     )
+
 
 
 def _restore_view(view: LiveView, settings: Settings) -> None:

@@ -205,6 +205,10 @@ function summary(event) {
       return `${t(d.customer_signed ? "audit.signed" : "audit.not_signed")} · ${d.satisfaction ?? ""}`;
     case "Cancelled":
       return d.reason || "";
+    case "MessageSent":
+      return `“${d.text}”`;
+    case "MessageRead":
+      return d.message_id ? d.message_id.slice(0, 8) : "";
     default:
       return Object.entries(d).filter(([, v]) => typeof v !== "object").map(([k, v]) => `${k}: ${v}`).join(" · ");
   }

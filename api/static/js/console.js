@@ -3,6 +3,7 @@
 
 import { ApiError, loadConfig, newKey } from "./api.js";
 import { Board, BoardFeed, OPEN_STATUSES } from "./board.js";
+import { Conversation } from "./chat.js";
 import { $, $$, clearFieldErrors, h, showFieldErrors } from "./dom.js";
 import { getLang, initLang, onLangChange, reasons, t, toggleLang } from "./i18n.js";
 import { RescueMap } from "./map.js";
@@ -25,6 +26,7 @@ const state = {
   alerts: [],
   warned: new Set(), // incidents already alerted for waiting too long unoffered
   rows: new Map(),
+  chats: { incident: null, van: null }, // the open conversations with crews
 };
 
 // -- the feed ---------------------------------------------------------------------------
@@ -59,6 +61,7 @@ const feed = new BoardFeed({
     if (message.kind === "van") {
       map.upsertVan(doc, board.vanPoint(doc));
       if (message.event === "SosRaised") addSosAlert(message, doc);
+      if (message.event === "MessageSent" || message.event === "MessageRead") onVanMessage(message, doc);
       scheduleVans();
     } else if (message.kind === "station") {
       map.setStations(board.stations.values());
@@ -66,6 +69,7 @@ const feed = new BoardFeed({
       if (OPEN_STATUSES.has(doc.status)) map.upsertIncident(doc, incidentLabel(doc));
       else map.removeIncident(doc.incident_id);
       alertsFrom(message, doc);
+      if (message.event === "MessageSent" || message.event === "MessageRead") onIncidentMessage(message, doc);
       if (state.current && state.current.incident_id === doc.incident_id) renderDispatchResult(doc);
       if (state.selected === doc.incident_id) renderDetail();
       scheduleBoard();
@@ -284,7 +288,9 @@ function renderDetail() {
     h("dl", {}, rows.filter(([, v]) => v).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     h("div", { class: "actions" }, actions),
     h("p", { class: "detail-error", role: "alert" }),
+    incidentConversation(incident.incident_id).element,
   );
+  state.chats.incident?.markRead();
 }
 
 function errorText(error) {
@@ -320,6 +326,7 @@ function renderVans() {
 $("#van-filter").addEventListener("input", scheduleVans);
 
 function focusVan(vanId) {
+  openVanConversation(vanId);
   const van = board.vans.get(vanId);
   const point = van && board.vanPoint(van);
   if (point) map.centerOn(point.lat, point.lon, 2);
@@ -329,6 +336,7 @@ function focusVan(vanId) {
 map.on("select", (kind, id) => {
   if (kind === "incident") select(id);
   else if (kind === "van") {
+    openVanConversation(id);
     $("#van-filter").value = id;
     renderVans();
     map.highlight("van", id);
@@ -337,6 +345,58 @@ map.on("select", (kind, id) => {
     renderVans();
   }
 });
+
+// -- messages with the crews ------------------------------------------------------------------
+
+function operatorConversation(path, title) {
+  return new Conversation({
+    api, path, side: "operator", title,
+    send: (text) => api.post(path, { text }, { key: newKey() }),
+  });
+}
+
+// The selected incident's conversation, kept while it stays selected (and its draft with it).
+function incidentConversation(incidentId) {
+  const path = `/api/incidents/${encodeURIComponent(incidentId)}/messages`;
+  if (state.chats.incident?.path !== path) {
+    state.chats.incident = operatorConversation(path, () => t("chat.title"));
+    state.chats.incident.load();
+  }
+  return state.chats.incident;
+}
+
+function openVanConversation(vanId) {
+  const path = `/api/vans/${encodeURIComponent(vanId)}/messages`;
+  if (state.chats.van?.path !== path) {
+    state.chats.van = operatorConversation(path, () => `${t("chat.van_title")} · ${vanName(vanId)}`);
+    state.chats.van.load();
+  }
+  const box = $("#van-chat");
+  box.hidden = false;
+  box.replaceChildren(state.chats.van.element);
+  state.chats.van.markRead();
+}
+
+function onIncidentMessage(message, doc) {
+  const sent = message.changes.message;
+  if (sent && sent.from === "crew") addAlert("Message", doc, `${vanName(sent.van_id)}: ${sent.text}`, message.at);
+  if (state.chats.incident?.path === `/api/incidents/${encodeURIComponent(doc.incident_id)}/messages`) {
+    state.chats.incident.receive(message.changes);
+  }
+}
+
+function onVanMessage(message, van) {
+  const sent = message.changes.message;
+  if (sent && sent.from === "crew") {
+    state.alerts.unshift({ kind: "Message", incident_id: "", van_id: van.van_id,
+                           text: `${vanName(van.van_id)}: ${sent.text}`, at: message.at });
+    state.alerts.length = Math.min(state.alerts.length, MAX_ALERTS);
+    renderAlerts();
+  }
+  if (state.chats.van?.path === `/api/vans/${encodeURIComponent(van.van_id)}/messages`) {
+    state.chats.van.receive(message.changes);
+  }
+}
 
 // -- intake ---------------------------------------------------------------------------------
 

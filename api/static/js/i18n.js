@@ -46,12 +46,14 @@ const EVENTS_ZH = {
   Reported: "登记", Offered: "派单", Queued: "排队", Declined: "拒单", OfferExpired: "派单超时",
   Accepted: "接单", Departed: "出发", Arrived: "到场", ArrivalOverdue: "到达超时", Diagnosed: "诊断",
   Resolved: "处理结果", Completed: "完工", Cancelled: "取消", Closed: "关闭",
+  MessageSent: "消息", MessageRead: "已读回执", PhotoAttached: "照片",
 };
 const EVENTS_EN = {
   Reported: "Reported", Offered: "Offered", Queued: "Queued", Declined: "Declined",
   OfferExpired: "Offer expired", Accepted: "Accepted", Departed: "Departed", Arrived: "Arrived",
   ArrivalOverdue: "Arrival overdue", Diagnosed: "Diagnosed", Resolved: "Resolved", Completed: "Completed",
   Cancelled: "Cancelled", Closed: "Closed",
+  MessageSent: "Message", MessageRead: "Read receipt", PhotoAttached: "Photo",
 };
 
 function prefixed(prefix, table) {
@@ -313,4 +315,9 @@ export function initLang() {
   for (const button of document.querySelectorAll("[data-lang-switch]")) {
     button.addEventListener("click", toggleLang);
   }
+}
+
+// Words of a module of its own (e.g. the conversations), added when it loads: { zh: {...}, en: {...} }.
+export function addWords(words) {
+  for (const [language, table] of Object.entries(words)) Object.assign(DICT[language] ?? {}, table);
 }

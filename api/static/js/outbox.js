@@ -1,4 +1,4 @@
-// The tablet's outbox: steps and GPS positions kept in localStorage, each with an
+// The tablet's outbox: steps, messages and GPS positions kept in localStorage, each with an
 // idempotency key, sent in order when the network is there.
 //
 // - A network failure or a 5xx/408/429 answer keeps the item at the head and retries
@@ -56,6 +56,15 @@ export class Outbox {
     return item;
   }
 
+  // A message to the desk: `path` is its conversation's route; sent once, in order with the steps.
+  addMessage(path, text) {
+    const item = { type: "message", key: newKey(), path, text, created_at: new Date().toISOString(), attempts: 0 };
+    this.items.push(item);
+    this.save();
+    this.flush();
+    return item;
+  }
+
   addPosition(report) {
     this.items.push({ type: "positions", key: newKey(), reports: [report],
                       created_at: new Date().toISOString(), attempts: 0 });
@@ -93,6 +102,7 @@ export class Outbox {
   }
 
   async send(item) {
+    if (item.type === "message") return this.api.post(item.path, { text: item.text }, { key: item.key });
     if (item.type === "positions") {
       return this.api.post(`/api/vans/${encodeURIComponent(this.vanId)}/positions`, item.reports, { key: item.key });
     }

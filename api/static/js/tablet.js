@@ -2,6 +2,7 @@
 // job allows, GPS sharing, and an outbox that keeps steps and positions while offline.
 
 import { ApiError, loadConfig } from "./api.js";
+import { Conversation, QUICK_REPLIES } from "./chat.js";
 import { $, $$, clearFieldErrors, h } from "./dom.js";
 import { initLang, onLangChange, reasons, t } from "./i18n.js";
 import { Outbox } from "./outbox.js";
@@ -40,6 +41,7 @@ const outbox = new Outbox({
   onChange: () => {
     renderOutbox();
     renderJob();
+    renderChats();
   },
   onSent: (item, result) => {
     if (item.type === "step" && result && state.job && result.incident_id === state.job.incident_id) {
@@ -53,6 +55,9 @@ const outbox = new Outbox({
       notice("refused", t("notice.refused", { step: t(`step.${item.action}`), reason: refusalText(error) }),
         { key: item.key, status: error.status });
       refreshJob(item.incident_id);
+    } else if (item.type === "message") {
+      notice("refused", t("notice.refused", { step: `“${item.text}”`, reason: refusalText(error) }),
+        { key: item.key, status: error.status });
     } else {
       notice("refused", t("notice.positions_refused", { reason: refusalText(error) }));
     }
@@ -68,13 +73,19 @@ function refusalText(error) {
   return String(error);
 }
 
+function outboxLabel(item) {
+  if (item.type === "step") return t(`step.${item.action}`);
+  if (item.type === "message") return `${t("chat.title")}: ${item.text}`;
+  return t("outbox.positions", { n: item.reports.length });
+}
+
 function renderOutbox() {
   const items = outbox.items;
   $("#pending-count").textContent = String(items.length);
   $("#pending").replaceChildren(...items.map((item) => h("li", {
     dataset: { type: item.type, action: item.action || "", key: item.key },
   },
-  item.type === "step" ? t(`step.${item.action}`) : t("outbox.positions", { n: item.reports.length }),
+  outboxLabel(item),
   h("time", {}, ` ${clock(item.created_at)}`),
   item.attempts > 0 ? h("small", {}, ` · ${t("outbox.attempts", { n: item.attempts })}`) : null)));
   document.body.dataset.pending = String(items.length);
@@ -174,6 +185,7 @@ setInterval(renderTimer, 1000);
 
 function setJob(job) {
   state.job = job;
+  openJobChat(job);
   $("#accept-eta").value = "";
   renderJob();
   if (job) fillTowStations(job);
@@ -192,6 +204,36 @@ async function refreshJob(incidentId) {
       if (state.job?.incident_id === incidentId) setJob(null);
     }
   }
+}
+
+// -- messages with the desk: about the job, and the van's own ------------------------------
+
+function crewConversation(path, title, quick) {
+  return new Conversation({
+    api, path, side: "crew", title, quick,
+    send: (text) => { outbox.addMessage(path, text); },
+    pending: () => outbox.items.filter((item) => item.type === "message" && item.path === path).map((item) => item.text),
+  });
+}
+
+const chats = {
+  van: crewConversation(`/api/vans/${encodeURIComponent(vanId)}/messages`, () => t("chat.van_title"), []),
+  job: null,
+};
+$("#van-chat").replaceChildren(chats.van.element);
+chats.van.load();
+
+function openJobChat(job) {
+  const path = job ? `/api/incidents/${encodeURIComponent(job.incident_id)}/messages` : null;
+  if (chats.job?.path === path) return;
+  chats.job = path ? crewConversation(path, () => t("chat.title"), QUICK_REPLIES) : null;
+  $("#job-chat").replaceChildren(chats.job ? chats.job.element : "");
+  chats.job?.load();
+}
+
+function renderChats() {
+  chats.van.render();
+  chats.job?.render();
 }
 
 // -- the crew feed -----------------------------------------------------------------------------
@@ -236,11 +278,15 @@ function onCrewMessage(message) {
   if (message.type === "snapshot") {
     state.van = message.van;
     setJob(message.job);
+    // Messages sent while the feed was down are not replayed: read the conversations again.
+    chats.van.load();
+    chats.job?.load();
     return;
   }
   if (message.type !== "change") return;
   const changes = message.changes || {};
   if (message.kind === "van" && message.id === vanId) {
+    chats.van.receive(changes);
     state.van = { ...(state.van || {}), ...changes };
     if (changes.incident_id && changes.incident_id !== state.job?.incident_id) refreshJob(changes.incident_id);
     return;
@@ -251,6 +297,7 @@ function onCrewMessage(message) {
     if (message.event === "Offered" && changes.van_id === vanId) refreshJob(message.id);
     return;
   }
+  chats.job?.receive(changes);
   for (const field of ["status", "van_id", "eta_min", "offer_expires_at"]) {
     if (field in changes) job[field] = changes[field];
   }
@@ -467,6 +514,7 @@ connect();
 outbox.flush();
 
 onLangChange(() => {
+  renderChats();
   renderFindings();
   renderOutbox();
   renderNotices();

@@ -13,6 +13,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from rescue.domain import messages
 from rescue.domain.errors import Conflict, Forbidden
 from rescue.domain.vocabulary import FINAL_STATUSES, IncidentStatus, Outcome
 
@@ -306,6 +307,37 @@ class Incident(Aggregate):
     @event("Closed")
     def _closed(self, actor: dict[str, Any]) -> None:
         self.status = S.CLOSED
+
+    # -- messages between the operator and the crew ----------------------------
+
+    class MessageSent(messages.MessageSent):
+        pass
+
+    class MessageRead(messages.MessageRead):
+        pass
+
+    def send_message(self, message_id: str, text: str, actor: dict[str, Any]) -> None:
+        """The operator, or the crew of the incident's van, writes about this job."""
+        messages.side_of(actor["role"])
+        if actor["role"] == "crew":
+            self.require_van(actor.get("van_id"))
+        if self.status in (S.CLOSED, S.CANCELLED):
+            raise Conflict(
+                f"incident is {self.status.value}: no more messages about it", self.as_public()
+            )
+        self.trigger_event(
+            self.MessageSent, message_id=message_id, text=messages.check_text(text), actor=actor
+        )
+
+    def read_message(self, message_id: str, actor: dict[str, Any]) -> bool:
+        """Records that the other side read a message; False when it was read already."""
+        if actor["role"] == "crew":
+            self.require_van(actor.get("van_id"))
+        message = messages.find(messages.messages_of(self), message_id)
+        if not messages.check_reader(message, actor["role"]):
+            return False
+        self.trigger_event(self.MessageRead, message_id=message_id, actor=actor)
+        return True
 
     # -- views ------------------------------------------------------------------
 

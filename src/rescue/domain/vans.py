@@ -7,7 +7,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from rescue.domain.errors import Conflict
+from rescue.domain import messages
+from rescue.domain.errors import Conflict, Forbidden
 from rescue.domain.ids import van_uuid
 from rescue.domain.vocabulary import VanStatus
 
@@ -144,3 +145,32 @@ class Van(Aggregate):
         actor: dict[str, Any],
     ) -> None:
         """The crew pressed their tracker app's SOS button; where, if it is known."""
+
+    # -- messages between the operator and the crew, not about one job ------------
+
+    class MessageSent(messages.MessageSent):
+        pass
+
+    class MessageRead(messages.MessageRead):
+        pass
+
+    def _require_own_crew(self, actor: dict[str, Any]) -> None:
+        if actor["role"] == "crew" and actor.get("van_id") != self.van_id:
+            raise Forbidden(f"this crew acts for van {actor.get('van_id')}, not {self.van_id}")
+
+    def send_message(self, message_id: str, text: str, actor: dict[str, Any]) -> None:
+        """The operator writes to this van's crew, or its crew to the operator."""
+        messages.side_of(actor["role"])
+        self._require_own_crew(actor)
+        self.trigger_event(
+            self.MessageSent, message_id=message_id, text=messages.check_text(text), actor=actor
+        )
+
+    def read_message(self, message_id: str, actor: dict[str, Any]) -> bool:
+        """Records that the other side read a message; False when it was read already."""
+        self._require_own_crew(actor)
+        message = messages.find(messages.messages_of(self), message_id)
+        if not messages.check_reader(message, actor["role"]):
+            return False
+        self.trigger_event(self.MessageRead, message_id=message_id, actor=actor)
+        return True
