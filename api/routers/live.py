@@ -37,7 +37,7 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from rescue.api.deps import DeskDep
+from rescue.api.deps import DeskDep, principal_of
 from rescue.api.errors import RETRY_AFTER_S, status_of
 from rescue.api.position_input import BadPositions, read_positions
 from rescue.api.ratelimit import RateLimiter, retry_after
@@ -102,7 +102,7 @@ async def _authenticate(ws: WebSocket, app: Rescue, roles: set[str]) -> Principa
     if not isinstance(token, str) or not token:
         raise Refused(4401, 'send a token: ?token= or a first message {"token": ...}')
     try:
-        principal = await run_in_threadpool(app.access.principal_for, token)
+        principal = await principal_of(app, token)
     except Unauthenticated as error:
         raise Refused(4401, str(error)) from None
     if principal.role not in roles:

@@ -26,7 +26,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from rescue.api.deps import AppDep, WriterDep
+from rescue.api.deps import AppDep, WriterDep, principal_of
 from rescue.api.metrics import Metrics
 from rescue.api.responses import json_answers
 from rescue.api.tracker_protocol import (
@@ -206,7 +206,7 @@ async def _device_principal(
     if not device:
         raise HTTPException(401, "id (the device's crew token) is required")
     try:
-        principal = await run_in_threadpool(app.access.principal_for, device)
+        principal = await principal_of(app, device)
     except Unauthenticated as error:
         raise HTTPException(401, f"device id: {error}") from None
     if principal.role != Role.CREW or principal.van_id is None:

@@ -30,6 +30,7 @@ from rescue.services.runner import CommandRunner
 from rescue.services.steps import IncidentSteps
 from rescue.services.store import RescueStore
 from rescue.services.timers import Background
+from rescue.services.tokens import TokenBook
 from rescue.services.trackers import TrackerService
 from rescue.settings import Settings
 from rescue.store.caller_keys import CallerKeys
@@ -74,10 +75,17 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
     """
     store = RescueStore(settings.db)
     view = LiveView()
-    follower = LogFollower(store, view.apply)
+    tokens = TokenBook()
+
+    def handle(position: int, event: object) -> None:
+        tokens.apply(position, event)
+        view.apply(position, event)
+
+    follower = LogFollower(store, handle)
     if follow:
         _restore_view(view, settings)
         follower.position = view.position
+        tokens.load(store, view.position)
         follower.start()
         follower.catch_up()
     runner = CommandRunner(store, follower)
@@ -99,7 +107,7 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         network=NetworkService(runner, dispatch),
         steps=IncidentSteps(runner, dispatch, aftersales),
         aftersales=aftersales,
-        access=AccessService(runner, clock),
+        access=AccessService(runner, clock, tokens),
         trackers=TrackerService(runner, view),
         etas=etas,
         erasure=PrivacyService(runner, privacy),

@@ -16,13 +16,19 @@ from rescue.domain.ids import account_uuid, token_uuid, van_uuid
 from rescue.domain.vocabulary import Role
 from rescue.services.clock import Clock
 from rescue.services.runner import CommandRunner, Decision
+from rescue.services.tokens import TokenBook, TokenStanding
+
+REFUSED = "token not recognised or revoked"
 
 
 class AccessService:
-    def __init__(self, runner: CommandRunner, clock: Clock) -> None:
+    def __init__(self, runner: CommandRunner, clock: Clock, book: TokenBook | None = None) -> None:
         self.runner = runner
         self.store = runner.store
         self.clock = clock
+        # Fed by the log follower; without one (tools that do not follow the
+        # log) every token is read from the store.
+        self.book = book
 
     def add_user(
         self,
@@ -89,23 +95,47 @@ class AccessService:
 
         return int(self.runner.run(None, decide).body["revoked"])
 
+    def known_principal(self, token: str) -> Principal | None:
+        """The caller behind a token the in-memory book knows, without touching the store.
+
+        None when the book cannot tell (not following the log, or a token it
+        has not seen yet): then `principal_for` asks the store. Never blocks.
+        """
+        book = self.book
+        if book is None or not book.current:
+            return None
+        standing = book.standing(token_uuid(hash_token(token)))
+        if standing is None:
+            return None
+        return self._admit(standing)
+
     def principal_for(self, token: str) -> Principal:
         """The caller behind a bearer token; Unauthenticated says why there is none."""
+        known = self.known_principal(token)
+        if known is not None:
+            return known
         try:
             issued: AccessToken = self.store.repository.get(token_uuid(hash_token(token)))
         except AggregateNotFoundError:
-            raise Unauthenticated("token not recognised or revoked") from None
+            raise Unauthenticated(REFUSED) from None
         except OperationalError as error:
             raise Unavailable(f"the store is unavailable: {error}") from error
-        if issued.revoked:
-            raise Unauthenticated("token not recognised or revoked")
-        if issued.expired(self.clock()):
-            assert issued.expires_at is not None
+        return self._admit(
+            TokenStanding(
+                issued.name, issued.role, issued.van_id, issued.expires_at, issued.revoked
+            )
+        )
+
+    def _admit(self, standing: TokenStanding) -> Principal:
+        if standing.revoked:
+            raise Unauthenticated(REFUSED)
+        if standing.expired(self.clock()):
+            assert standing.expires_at is not None
             raise Unauthenticated(
-                f"token expired at {issued.expires_at.isoformat(timespec='seconds')}; "
+                f"token expired at {standing.expires_at.isoformat(timespec='seconds')}; "
                 "ask an admin for a new one"
             )
-        return Principal(issued.name, issued.role, issued.van_id)
+        return Principal(standing.name, standing.role, standing.van_id)
 
     def authenticate(self, token: str) -> Principal | None:
         """The caller behind a bearer token, or None if it is unknown, revoked or expired."""
