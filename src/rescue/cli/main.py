@@ -13,6 +13,7 @@ import typer
 
 from rescue.cli.audit import audit_cli
 from rescue.cli.eta import eta_cli
+from rescue.cli.whatif import whatif_command
 from rescue.domain.actors import Actor
 from rescue.domain.errors import RescueError
 from rescue.domain.vocabulary import Role
@@ -33,6 +34,7 @@ app.add_typer(audit_cli, name="audit")
 app.add_typer(eta_cli, name="eta")
 privacy_cli = typer.Typer(help="Callers' personal data: erasure on request.", no_args_is_help=True)
 app.add_typer(privacy_cli, name="privacy")
+app.command("whatif")(whatif_command)
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="sqlite:///path or postgresql://... (env RESCUE_DB)")
