@@ -22,6 +22,7 @@ from rescue.api.routers import (
     network,
     osmand,
     privacy,
+    tracking,
     views,
 )
 from rescue.bootstrap import bootstrap, start_server_parts
@@ -71,6 +72,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         lifespan=lifespan,
     )
     api.state.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    # The customer's page has no account to limit: its limit is per client address.
+    api.state.tracking_limiter = RateLimiter(
+        settings.tracking_rate_per_s, settings.tracking_rate_burst
+    )
     errors.install(api)
     # Inside the metrics middleware, so an unhandled error it answers 500 is counted as one.
     request_log.install(api)
@@ -87,4 +92,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     api.include_router(audit.router)
     api.include_router(privacy.router)
     api.include_router(messages.router)
+    api.include_router(tracking.router)
     return api

@@ -65,6 +65,10 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/vans/{van_id}/messages"): {OP, CREW},
     ("GET", "/api/vans/{van_id}/messages"): {OP, AUD, CREW},
     ("POST", "/api/vans/{van_id}/messages/{message_id}/read"): {OP, CREW},
+    ("GET", "/api/incidents/{incident_id}/tracking"): {OP},
+    ("POST", "/api/incidents/{incident_id}/tracking/resend"): {OP},
+    ("GET", "/t/{code}/status"): None,  # the code is the customer's key: its own test
+    ("GET", "/t/{code}/events"): None,
 }
 
 # The WebSocket feeds (not in the OpenAPI document): who may open each.

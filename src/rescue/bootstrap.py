@@ -32,6 +32,8 @@ from rescue.services.store import RescueStore
 from rescue.services.timers import Background
 from rescue.services.tokens import TokenBook
 from rescue.services.trackers import TrackerService
+from rescue.services.tracking_links import TrackingLinks
+from rescue.services.tracking_status import TrackingStatus
 from rescue.settings import Settings
 from rescue.store.caller_keys import CallerKeys
 from rescue.store.follower import LogFollower
@@ -59,6 +61,8 @@ class Rescue:
     etas: EtaService
     erasure: PrivacyService
     messages: MessageService
+    links: TrackingLinks
+    tracking_status: TrackingStatus
 
     def close(self) -> None:
         self.follower.stop()
@@ -92,7 +96,8 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
     privacy = PersonalData(settings.resolved_key(), CallerKeys(settings.db))
     queries = IncidentQueries(runner, privacy)
     etas = EtaService(runner, settings, clock)
-    dispatch = DispatchService(runner, view, settings, privacy, clock, etas)
+    links = TrackingLinks(runner, settings, clock, view)
+    dispatch = DispatchService(runner, view, settings, privacy, clock, etas, links=links)
     aftersales = AfterSales(runner, queries, settings, clock)
     return Rescue(
         settings=settings,
@@ -112,6 +117,8 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         etas=etas,
         erasure=PrivacyService(runner, privacy),
         messages=MessageService(runner),
+        links=links,
+        tracking_status=TrackingStatus(runner, view, settings, clock),
     )
 
 

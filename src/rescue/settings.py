@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     # Background work
     timer_interval_s: float = Field(1.0, gt=0)
 
+    # The customer's tracking link (rescue.services.tracking_links)
+    public_url: str | None = Field(
+        None, description="the server's address as customers reach it, e.g. https://rescue.example"
+    )
+    tracking_secret: SecretStr | None = Field(
+        None, description="derives customers' link codes (default: from the cipher key)"
+    )
+    tracking_rate_per_s: float = Field(
+        1.0, gt=0, description="requests per second one client address may make to /t/ pages"
+    )
+    tracking_rate_burst: float = Field(30.0, ge=1)
+
     # Logs of `rescue serve` (rescue.logs); `rescue demo` keeps its own readable output
     log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field("json", description="json (one object a line) or text")

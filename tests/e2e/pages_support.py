@@ -12,11 +12,18 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from rescue.settings import Settings
+from rescue.store.privacy import new_key
+from tests.e2e.conftest import NETWORK, USERS
+from tests.live import LiveServer, seed
+from tests.support import free_port, sqlite_url_for
 
 CHROMIUM = os.environ.get("RESCUE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -117,3 +124,16 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextmanager
+def seeded_server(where: Path) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    """A real server on a SQLite store in `where` with the demo network and a token per user."""
+    url, key = sqlite_url_for(where / "rescue.db"), new_key()
+    tokens = seed(Settings(db=url, cipher_key=key), NETWORK, USERS)
+    live = LiveServer(db=url, key=key, port=free_port(), log_path=where / "server.log")
+    live.start()
+    try:
+        yield live, tokens
+    finally:
+        live.stop()

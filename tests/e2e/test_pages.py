@@ -7,20 +7,16 @@ its own incident and van so that the tests do not depend on each other's order.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from rescue.settings import Settings
-from rescue.store.privacy import new_key
 from tests.e2e import pages_support
-from tests.e2e.conftest import NETWORK, USERS
+from tests.e2e.conftest import NETWORK
 from tests.e2e.pages_support import PageErrors, open_page, screenshot, sign_in, wait_ready
 from tests.e2e.test_incident_life import report_body
-from tests.live import LiveServer, bearer, seed
-from tests.support import free_port, sqlite_url_for
+from tests.live import LiveServer, bearer
 
 expect: Any = pytest.importorskip("playwright.sync_api").expect
 
@@ -35,15 +31,8 @@ page_errors = pages_support.page_errors
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    where: Path = tmp_path_factory.mktemp("pages")
-    url, key = sqlite_url_for(where / "rescue.db"), new_key()
-    tokens = seed(Settings(db=url, cipher_key=key), NETWORK, USERS)
-    live = LiveServer(db=url, key=key, port=free_port(), log_path=where / "server.log")
-    live.start()
-    try:
-        yield live, tokens
-    finally:
-        live.stop()
+    with pages_support.seeded_server(tmp_path_factory.mktemp("pages")) as served:
+        yield served
 
 
 def history(live: LiveServer, token: str, incident_id: str) -> list[dict[str, Any]]:

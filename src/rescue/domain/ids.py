@@ -38,3 +38,8 @@ def idempotency_uuid(principal: str, key: str) -> UUID:
 
 def registry_uuid(kind: str) -> UUID:
     return uuid5(NAMESPACE, f"registry:{kind}")
+
+
+def tracking_link_uuid(code_hash: str) -> UUID:
+    """A customer's tracking link, found from the hash of its code (the code is never kept)."""
+    return uuid5(NAMESPACE, f"tracking-link:{code_hash}")

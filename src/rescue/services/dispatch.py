@@ -25,6 +25,7 @@ from rescue.services.clock import Clock
 from rescue.services.eta import EtaService
 from rescue.services.jsonable import jsonable
 from rescue.services.runner import CommandRunner, Decision
+from rescue.services.tracking_links import TrackingLinks
 from rescue.settings import Settings
 from rescue.store.privacy import PersonalData
 
@@ -38,6 +39,7 @@ class DispatchService:
         privacy: PersonalData,
         clock: Clock,
         etas: EtaService | None = None,
+        links: TrackingLinks | None = None,
     ) -> None:
         self.runner = runner
         self.board = board
@@ -47,6 +49,8 @@ class DispatchService:
         self.clock = clock
         # Travel times learned from the log; without it every ETA is the fixed rule's.
         self.etas = etas
+        # Issues the customer's tracking link with the incident's first offer.
+        self.links = links
 
     # -- commands -------------------------------------------------------------------
 
@@ -258,6 +262,8 @@ class DispatchService:
             withdrawn = self.runner.van(previous)
             withdrawn.release(str(incident.id), "offer withdrawn by operator", actor.as_dict())
             changed.append(withdrawn)
+        if self.links is not None:
+            changed.extend(self.links.issue_for(str(incident.id), actor))
         return changed
 
     def _plan_override(
