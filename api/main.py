@@ -23,6 +23,7 @@ from rescue.api.routers import (
     osmand,
     privacy,
     tracking,
+    scorecards,
     views,
 )
 from rescue.bootstrap import bootstrap, start_server_parts
@@ -93,4 +94,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     api.include_router(privacy.router)
     api.include_router(messages.router)
     api.include_router(tracking.router)
+    api.include_router(scorecards.router)
     return api

@@ -16,7 +16,9 @@ transaction, so each event counts exactly once even across crashes.
 - `incidents` (internal): every incident's board document, closed ones too:
   a restarting server's live board starts from these instead of replaying
   the whole log;
-- `timings` (internal): what each incident's KPIs are computed from.
+- `timings` (internal): what each incident's KPIs are computed from;
+- `scores` (internal): what each incident's scorecard figures are computed
+  from (`projections.scores`).
 """
 
 from __future__ import annotations
@@ -27,9 +29,19 @@ from datetime import datetime
 from typing import Any
 
 from rescue.projections.changes import Doc, board_changes, merge, van_status
+from rescue.projections.scores import SCORE_EVENTS, apply_score
 from rescue.store.codec import PositionFix
 
-MODELS = ("board", "incidents", "vans", "stations", "station_load", "kpis", "timings")
+MODELS = (
+    "board",
+    "incidents",
+    "vans",
+    "stations",
+    "station_load",
+    "kpis",
+    "timings",
+    "scores",
+)
 CLOSED = frozenset({"completed", "closed", "cancelled"})
 
 
@@ -52,6 +64,7 @@ class ReadModels:
         self.docs: dict[str, dict[str, Doc]] = {name: {} for name in MODELS}
         self.position = 0
         self.van_ids: dict[Any, str] = {}
+        self.followups: dict[str, str] = {}  # follow-up id (hex) -> incident id
         self._changed: set[tuple[str, str]] = set()
 
     # -- loading and saving -------------------------------------------------
@@ -62,6 +75,8 @@ class ReadModels:
             # Mapping aggregate ids back to vans is part of the state.
             for uuid_hex in doc.get("_ids", []):
                 self.van_ids[uuid_hex] = key
+        elif model == "scores" and "_followup" in doc:
+            self.followups[doc["_followup"]] = key
 
     def take_changes(self) -> list[tuple[str, str, Doc | None]]:
         """(model, key, document or None if removed) for everything changed since last time."""
@@ -89,6 +104,8 @@ class ReadModels:
         lookup = {uuid: van for uuid, van in self._id_view(event)}
         for item in board_changes(event, lookup):
             self._apply_change(item, event)
+        if name in SCORE_EVENTS:
+            apply_score(name, event, lambda key: self._touch("scores", key), self.followups)
         self.position = position
 
     def apply_positions(

@@ -41,6 +41,16 @@ def load_models(store: ViewStore) -> ReadModels:
     return models
 
 
+def predates_scores(models: ReadModels) -> bool:
+    """Whether stored models were written before the `scores` model existed.
+
+    Every reported call has a `timings` and a `scores` document from its first
+    event on, so timings without scores mean an older server stored them: the
+    runner rebuilds them once, or the scorecards would miss every earlier call.
+    """
+    return bool(models.position and models.docs["timings"] and not models.docs["scores"])
+
+
 def read_page(app: Application[Any], after: int, limit: int) -> Sequence[Sequence[Any]]:
     """(notification id, originator id as hex, version, topic, state) of the next page.
 
@@ -149,6 +159,8 @@ class ProjectionRunner:
         with self.lock:
             if self.models is None:
                 self.models = load_models(self._store)
+                if predates_scores(self.models):
+                    self.models = rebuild(self._app, self._store)
             models = self.models
             start = models.position
             count = apply_page(self._app, models)

@@ -69,6 +69,8 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/incidents/{incident_id}/tracking/resend"): {OP},
     ("GET", "/t/{code}/status"): None,  # the code is the customer's key: its own test
     ("GET", "/t/{code}/events"): None,
+    ("GET", "/api/scorecards"): {OP, AUD, ADM},
+    ("GET", "/api/scorecards/incidents"): {OP, AUD, ADM},
 }
 
 # The WebSocket feeds (not in the OpenAPI document): who may open each.

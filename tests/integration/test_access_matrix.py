@@ -39,7 +39,11 @@ BODIES = {
     "/api/incidents/{incident_id}/messages": {"text": "on my way"},
     "/api/vans/{van_id}/messages": {"text": "on my way"},
 }
-QUERIES = {"/api/places": {"q": "Zhengzhou"}}
+QUERIES = {
+    "/api/places": {"q": "Zhengzhou"},
+    "/api/scorecards": {"by": "station"},
+    "/api/scorecards/incidents": {"by": "van", "key": "V1", "figure": "offers_made"},
+}
 
 
 @pytest.fixture
