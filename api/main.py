@@ -22,8 +22,9 @@ from rescue.api.routers import (
     network,
     osmand,
     privacy,
-    tracking,
     scorecards,
+    tracking,
+    tracks,
     views,
 )
 from rescue.bootstrap import bootstrap, start_server_parts
@@ -95,4 +96,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     api.include_router(messages.router)
     api.include_router(tracking.router)
     api.include_router(scorecards.router)
+    api.include_router(tracks.router)
     return api

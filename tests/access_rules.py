@@ -71,6 +71,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/t/{code}/events"): None,
     ("GET", "/api/scorecards"): {OP, AUD, ADM},
     ("GET", "/api/scorecards/incidents"): {OP, AUD, ADM},
+    ("GET", "/api/vans/{van_id}/track"): DESK,
 }
 
 # The WebSocket feeds (not in the OpenAPI document): who may open each.

@@ -31,6 +31,7 @@ from rescue.services.steps import IncidentSteps
 from rescue.services.store import RescueStore
 from rescue.services.timers import Background
 from rescue.services.tokens import TokenBook
+from rescue.services.track_replay import TrackReplay
 from rescue.services.trackers import TrackerService
 from rescue.services.tracking_links import TrackingLinks
 from rescue.services.tracking_status import TrackingStatus
@@ -63,6 +64,7 @@ class Rescue:
     messages: MessageService
     links: TrackingLinks
     tracking_status: TrackingStatus
+    trails: TrackReplay
 
     def close(self) -> None:
         self.follower.stop()
@@ -119,6 +121,7 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         messages=MessageService(runner),
         links=links,
         tracking_status=TrackingStatus(runner, view, settings, clock),
+        trails=TrackReplay(runner),
     )
 
 

@@ -43,6 +43,10 @@ QUERIES = {
     "/api/places": {"q": "Zhengzhou"},
     "/api/scorecards": {"by": "station"},
     "/api/scorecards/incidents": {"by": "van", "key": "V1", "figure": "offers_made"},
+    "/api/vans/{van_id}/track": {
+        "from": "2026-01-01T00:00:00Z",
+        "to": "2026-01-01T06:00:00Z",
+    },
 }
 
 
