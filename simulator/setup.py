@@ -9,6 +9,7 @@ server may be running meanwhile, it reads other writers' events as they land.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from rich.progress import Progress
 
@@ -57,6 +58,7 @@ def issue_tokens(
     *,
     prefix: str = "sim",
     progress: Progress | None = None,
+    expires_in: timedelta | None = None,
 ) -> SimTokens:
     """A new operator token and one crew token per van (users `{prefix}-operator`,
     `{prefix}-crew-{van}`; issuing again adds a token, the old ones keep working)."""
@@ -66,10 +68,14 @@ def issue_tokens(
         if progress is not None
         else None
     )
-    operator = app.access.add_user(f"{prefix}-operator", Role.OPERATOR, None, SIM_ADMIN)
+    operator = app.access.add_user(
+        f"{prefix}-operator", Role.OPERATOR, None, SIM_ADMIN, expires_in=expires_in
+    )
     crews: dict[str, str] = {}
     for van_id in vans:
-        crews[van_id] = app.access.add_user(f"{prefix}-crew-{van_id}", Role.CREW, van_id, SIM_ADMIN)
+        crews[van_id] = app.access.add_user(
+            f"{prefix}-crew-{van_id}", Role.CREW, van_id, SIM_ADMIN, expires_in=expires_in
+        )
         if progress is not None and task is not None:
             progress.advance(task)
     if progress is not None and task is not None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -90,6 +91,22 @@ def test_demo_serves_prints_urls_and_tokens_and_calls_come_in(tmp_path: Path) ->
         # can take a while; a hang still fails.
         assert proc.wait(timeout=150) == 0, out.text[-4000:]
         assert out.lines[-1] == "stopped"
+
+        # 5. The demo's tokens expire in a day: `rescue users list` shows each one's expiry.
+        listed = subprocess.run(
+            [sys.executable, "-m", "rescue.cli", "users", "list"],
+            cwd=tmp_path,
+            env={**env, "RESCUE_DB": "sqlite:///var/demo/rescue.db"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        ).stdout
+        rows = {line.split()[0]: line.split() for line in listed.splitlines()[1:-1]}
+        assert {"demo-operator", "demo-admin", "demo-auditor"} <= set(rows), listed
+        for row in rows.values():
+            created, expires = (datetime.fromisoformat(v) for v in row[3:5])
+            assert abs(expires - created - timedelta(days=1)) < timedelta(minutes=10), row
     finally:
         if proc.poll() is None:
             proc.kill()

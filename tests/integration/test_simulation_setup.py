@@ -24,7 +24,7 @@ def test_network_export_then_import_loads_every_station_and_van_once(tmp_path: P
     network = build_network()
 
     # 1. Export the demo network; import it into an empty store.
-    assert runner.invoke(cli, ["network", "export", str(geojson)]).exit_code == 0
+    assert runner.invoke(cli, ["network", "export", str(geojson), "--demo"]).exit_code == 0
     imported = runner.invoke(cli, ["network", "import", str(geojson), "--db", db])
     assert imported.exit_code == 0, imported.output
     assert f"added {len(network.stations)} stations and {len(network.vans)} vans" in imported.output

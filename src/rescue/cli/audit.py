@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from rescue.cli.options import DbOption
+
 audit_cli = typer.Typer(
     help="Tamper evidence: the log's hash chain and incident exports.", no_args_is_help=True
 )
@@ -25,12 +27,13 @@ def _anchor(value: str | None) -> tuple[int, str] | None:
 
 @audit_cli.command("verify")
 def verify_command(
-    db: Annotated[
-        str | None, typer.Option("--db", help="sqlite:///path or postgresql://... (env RESCUE_DB)")
-    ] = None,
+    db: DbOption = None,
     anchor: Annotated[
         str | None,
-        typer.Option(help="NOTIFICATION_ID:HASH from an earlier run, kept outside the database"),
+        typer.Option(
+            help="NOTIFICATION_ID:HASH from an earlier run, kept outside the database",
+            show_default="no anchor: the chain is checked from its start",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
 ) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -50,6 +50,7 @@ def run_demo(
     calls_per_hour: float = 60.0,
     seed: int | None = None,
     speed: float = 1.0,
+    token_lifetime: timedelta | None = timedelta(days=1),
 ) -> None:
     key_file = DEMO_DIR / "cipher.key"
     _, created = load_or_create_key(key_file)
@@ -74,14 +75,17 @@ def run_demo(
                 [v.van_id for v in network.vans if v.van_id != human_van],
                 prefix="demo-sim",
                 progress=progress,
+                expires_in=token_lifetime,
             )
+        people = {
+            "operator": ("demo-operator", Role.OPERATOR, None),
+            "auditor": ("demo-auditor", Role.AUDITOR, None),
+            "admin": ("demo-admin", Role.ADMIN, None),
+            f"crew of {human_van}": (f"demo-crew-{human_van}", Role.CREW, human_van),
+        }
         tokens = {
-            "operator": rescue.access.add_user("demo-operator", Role.OPERATOR, None, admin),
-            "auditor": rescue.access.add_user("demo-auditor", Role.AUDITOR, None, admin),
-            "admin": rescue.access.add_user("demo-admin", Role.ADMIN, None, admin),
-            f"crew of {human_van}": rescue.access.add_user(
-                f"demo-crew-{human_van}", Role.CREW, human_van, admin
-            ),
+            role: rescue.access.add_user(name, kind, van, admin, expires_in=token_lifetime)
+            for role, (name, kind, van) in people.items()
         }
     finally:
         rescue.close()
@@ -100,6 +104,8 @@ def run_demo(
         typer.echo(f"{'health':<9} {base}/healthz")
         for role, token in tokens.items():
             typer.echo(f"token for {role}: {token}")
+        lasting = "until revoked" if token_lifetime is None else f"for {token_lifetime}"
+        typer.echo(f"tokens work {lasting} (--token-lifetime)")
         seed = seed if seed is not None else int(time.time()) % 1_000_000
         scenario = ordinary_day(
             start=datetime.now(CHINA_TZ), hours=None, calls_per_hour=calls_per_hour

@@ -8,13 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
+from rescue.cli.options import DbOption, setting_default
+
 eta_cli = typer.Typer(
     help="Travel times learned from completed trips: fit and error report.", no_args_is_help=True
 )
-
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="sqlite:///path or postgresql://... (env RESCUE_DB)")
-]
 
 
 def _settings(db: str | None) -> Any:
@@ -27,7 +25,10 @@ def _settings(db: str | None) -> Any:
 def fit_command(
     db: DbOption = None,
     min_trips: Annotated[
-        int | None, typer.Option(min=1, help="trips a cell needs (default: RESCUE_ETA_MIN_TRIPS)")
+        int | None,
+        typer.Option(
+            min=1, help="trips a cell needs", show_default=setting_default("eta_min_trips")
+        ),
     ] = None,
 ) -> None:
     """Fit the ETA model on every completed trip in the log and record it."""
@@ -82,8 +83,15 @@ def report_command(
     simulated: Annotated[
         int, typer.Option(min=0, help="simulated trips to test as well (0: none)")
     ] = 20_000,
-    min_trips: Annotated[int | None, typer.Option(min=1, help="trips a cell needs")] = None,
-    out: Annotated[Path | None, typer.Option(help="write eta_report.json here")] = None,
+    min_trips: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="trips a cell needs", show_default=setting_default("eta_min_trips")
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="write eta_report.json here", show_default="not written")
+    ] = None,
 ) -> None:
     """ETA error (median and p90 of |minutes|) of the fitted model against the fixed rule."""
     from rescue.bench.eta_errors import error_report, simulated_trips, split_holdout

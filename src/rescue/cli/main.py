@@ -13,13 +13,20 @@ import typer
 
 from rescue.cli.audit import audit_cli
 from rescue.cli.eta import eta_cli
+from rescue.cli.options import DbOption, setting_default
 from rescue.cli.whatif import whatif_command
 from rescue.domain.actors import Actor
 from rescue.domain.errors import RescueError
 from rescue.domain.vocabulary import Role
 from rescue.settings import Settings
 
-app = typer.Typer(help="Event-sourced roadside rescue and dispatch.", no_args_is_help=True)
+# Click's plain help: every option with its default, and flags shown as flags
+# (rich's panels print a metavar such as <bool> beside each flag).
+app = typer.Typer(
+    help="Event-sourced roadside rescue and dispatch.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 users = typer.Typer(help="Access tokens: add, list and revoke.", no_args_is_help=True)
 network_cli = typer.Typer(
     help="The service network: load, export and import.", no_args_is_help=True
@@ -36,9 +43,9 @@ privacy_cli = typer.Typer(help="Callers' personal data: erasure on request.", no
 app.add_typer(privacy_cli, name="privacy")
 app.command("whatif")(whatif_command)
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="sqlite:///path or postgresql://... (env RESCUE_DB)")
-]
+_DEFAULTS = Settings.model_fields
+_default = setting_default
+
 ADMIN_CLI = Actor(role=Role.ADMIN, name="cli")
 
 
@@ -57,13 +64,19 @@ def _fail(message: str) -> None:
 @app.command()
 def serve(
     db: DbOption = None,
-    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="address to listen on", show_default=_default("host"))
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="port to listen on", show_default=_default("port"))
+    ] = None,
     log_level: Annotated[
-        str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR (env RESCUE_LOG_LEVEL)")
+        str | None,
+        typer.Option(help="DEBUG, INFO, WARNING or ERROR", show_default=_default("log_level")),
     ] = None,
     log_format: Annotated[
-        str | None, typer.Option(help="json or text (env RESCUE_LOG_FORMAT; default json)")
+        str | None,
+        typer.Option(help="json or text", show_default=_default("log_format")),
     ] = None,
 ) -> None:
     """Serve the API, web pages and live projections; logs one JSON line per request."""
@@ -152,7 +165,8 @@ def key_rotate(
         Path | None,
         typer.Option(
             "--to",
-            help="file for the new master key (mode 0600); default: replace RESCUE_KEY_FILE",
+            help="file for the new master key (mode 0600)",
+            show_default="RESCUE_KEY_FILE, replaced",
         ),
     ] = None,
     db: DbOption = None,
@@ -239,13 +253,16 @@ def privacy_erase(
 def users_add(
     name: Annotated[str, typer.Argument(help="the user's name")],
     role: Annotated[Role, typer.Option("--role", help="operator, crew, auditor or admin")],
-    van: Annotated[str | None, typer.Option("--van", help="the van a crew token acts for")] = None,
+    van: Annotated[
+        str | None,
+        typer.Option("--van", help="the van a crew token acts for", show_default="none"),
+    ] = None,
     expires_in: Annotated[
         str | None,
         typer.Option(
             "--expires-in",
-            help="the token stops working after this long: 90m, 8h, 30d or seconds "
-            "(default: until revoked)",
+            help="the token stops working after this long: 90m, 8h, 30d or seconds",
+            show_default="never: works until revoked",
         ),
     ] = None,
     db: DbOption = None,
@@ -415,14 +432,30 @@ def network_load(
 @network_cli.command("export")
 def network_export(
     out: Annotated[Path, typer.Argument(help="GeoJSON file to write")],
-    seed: Annotated[int, typer.Option(help="layout seed")] = 7,
+    db: DbOption = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="write the generated demo network instead of the store's")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="layout seed of the demo network (with --demo)")] = 7,
 ) -> None:
-    """Write the demo network as GeoJSON."""
+    """Write the network in the store (stations and their vans) as GeoJSON."""
     from rescue.places.geojson import network_geojson
-    from rescue.simulator.network import build_network
 
-    out.write_text(json.dumps(network_geojson(build_network(seed=seed)), ensure_ascii=False))
-    typer.echo(f"wrote {out}")
+    if demo:
+        from rescue.simulator.network import build_network
+
+        network = build_network(seed=seed)
+    else:
+        from rescue.bootstrap import bootstrap
+        from rescue.services.network_export import network_of
+
+        rescue = bootstrap(_settings(db))
+        try:
+            network = network_of(rescue.view.stations.values(), rescue.view.vans.values())
+        finally:
+            rescue.close()
+    out.write_text(json.dumps(network_geojson(network), ensure_ascii=False))
+    typer.echo(f"wrote {out}: {len(network.stations)} stations, {len(network.vans)} vans")
 
 
 @network_cli.command("import")
@@ -468,7 +501,11 @@ def bench(
     out: Annotated[Path, typer.Option("--out", help="folder for bench.json")] = Path("var/bench"),
     only: Annotated[
         list[str] | None,
-        typer.Option("--only", help="run only this benchmark (repeatable), e.g. http, live"),
+        typer.Option(
+            "--only",
+            help="run only this benchmark (repeatable), e.g. http, live",
+            show_default="every benchmark",
+        ),
     ] = None,
 ) -> None:
     """Run the benchmark suite; print a table and write DIR/bench.json."""
@@ -486,25 +523,56 @@ def bench(
 def demo(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    db: DbOption = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="sqlite:///path or postgresql://...",
+            show_default="sqlite:///var/demo/rescue.db",
+        ),
+    ] = None,
     calls_per_hour: Annotated[
         float, typer.Option(help="simulated calls per hour, averaged over the day")
     ] = 60.0,
     seed: Annotated[
-        int | None, typer.Option(help="simulator seed (default: from the clock)")
+        int | None, typer.Option(help="simulator seed", show_default="from the clock")
     ] = None,
+    token_lifetime: Annotated[
+        str,
+        typer.Option(
+            "--token-lifetime",
+            help="the demo's tokens stop working after this long (90m, 8h, 30d) or never",
+        ),
+    ] = "1d",
 ) -> None:
     """Serve the demo national network with tokens for every role, and simulate calls and vans."""
     from rescue.cli.demo import run_demo
+    from rescue.domain.access import parse_lifetime
 
-    run_demo(host=host, port=port, db=db, calls_per_hour=calls_per_hour, seed=seed)
+    lifetime = None
+    if token_lifetime.strip().lower() != "never":
+        try:
+            lifetime = parse_lifetime(token_lifetime)
+        except ValueError as error:
+            _fail(f"--token-lifetime: {error}")
+    run_demo(
+        host=host,
+        port=port,
+        db=db,
+        calls_per_hour=calls_per_hour,
+        seed=seed,
+        token_lifetime=lifetime,
+    )
 
 
 @app.command()
 def simulate(
     db: DbOption = None,
     url: Annotated[
-        str | None, typer.Option(help="drive this running server (default: serve --db here)")
+        str | None,
+        typer.Option(
+            help="drive this running server", show_default="a server started here on --db"
+        ),
     ] = None,
     scenario: Annotated[str, typer.Option(help="ordinary, snowstorm or station_out")] = "ordinary",
     speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 60.0,
@@ -514,16 +582,29 @@ def simulate(
     seed: Annotated[int, typer.Option(help="seeds calls and crews")] = 1,
     calls_per_hour: Annotated[float, typer.Option(help="calls per simulated hour")] = 40.0,
     start_hour: Annotated[float, typer.Option(help="simulated start, hour of day")] = 7.0,
-    province: Annotated[str | None, typer.Option(help="snowstorm province")] = None,
-    station: Annotated[str | None, typer.Option(help="station_out station id")] = None,
+    province: Annotated[
+        str | None, typer.Option(help="snowstorm province", show_default="Henan")
+    ] = None,
+    station: Annotated[
+        str | None,
+        typer.Option(help="station_out station id", show_default="chosen by the scenario"),
+    ] = None,
     concurrency: Annotated[int, typer.Option(help="HTTP requests in flight")] = 16,
 ) -> None:
     """Run a simulated scenario through the HTTP API with real tokens (tokens via --db)."""
     from rescue.simulator.runner import run_simulate
 
+    settings = _settings(db)
+    if settings.db == _DEFAULTS["db"].default:
+        # Simulated calls and tokens would mix with real ones in the default store.
+        _fail(
+            f"rescue simulate writes calls and tokens into its store: name one with --db "
+            f"(or RESCUE_DB) rather than the default {settings.db}"
+        )
+
     sys.exit(
         run_simulate(
-            settings=_settings(db),
+            settings=settings,
             url=url,
             scenario_name=scenario,
             speed=speed,
