@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -71,8 +70,8 @@ def page_config(request: Request) -> dict[str, Any]:
     """
     settings = request.app.state.rescue.settings
     return {
-        "tile_url": os.environ.get("RESCUE_TILE_URL") or None,
-        "position_interval_s": float(os.environ.get("RESCUE_TABLET_POSITION_S", "10")),
+        "tile_url": settings.tile_url or None,
+        "position_interval_s": settings.tablet_position_s,
         "offer_timeout_s": settings.offer_timeout_s,
         "sla": {"unoffered_warn_s": 300, "offer_warn_s": 20},
     }

@@ -125,7 +125,6 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
     )
 
 
-
 def _restore_view(view: LiveView, settings: Settings) -> None:
     """Starts the live board from the stored read models, if there are any.
 

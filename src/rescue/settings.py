@@ -19,11 +19,11 @@ class Settings(BaseSettings):
     )
     cipher_key: SecretStr | None = Field(None, description="AES key (base64) sealing callers' data")
     key_file: Path | None = Field(None, description="file holding the AES key")
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field("127.0.0.1", description="address `rescue serve` listens on")
+    port: int = Field(8000, description="port `rescue serve` listens on")
 
     # Dispatch
-    recommendations: int = Field(5, ge=1, le=50)
+    recommendations: int = Field(5, ge=1, le=50, description="vans recommended for a call")
     offer_timeout_s: float = Field(
         90.0, gt=0, description="an unanswered offer moves on after this"
     )
@@ -50,8 +50,12 @@ class Settings(BaseSettings):
     )
 
     # Positions
-    position_future_tolerance_s: float = Field(120.0, ge=0)
-    max_positions_per_request: int = Field(1000, ge=1)
+    position_future_tolerance_s: float = Field(
+        120.0, ge=0, description="a GPS fix further ahead of the server's clock is refused"
+    )
+    max_positions_per_request: int = Field(
+        1000, ge=1, description="GPS fixes one request may carry"
+    )
     tracker_max_fix_age_s: float = Field(
         7 * 86_400.0, gt=0, description="older tracker fixes are acknowledged but refused"
     )
@@ -79,7 +83,9 @@ class Settings(BaseSettings):
     rate_limit_burst: float = Field(200.0, ge=1, description="requests an account may burst")
 
     # Background work
-    timer_interval_s: float = Field(1.0, gt=0)
+    timer_interval_s: float = Field(
+        1.0, gt=0, description="how often offer timeouts, the queue and escalations are checked"
+    )
 
     # The customer's tracking link (rescue.services.tracking_links)
     public_url: str | None = Field(
@@ -96,6 +102,21 @@ class Settings(BaseSettings):
     # Logs of `rescue serve` (rescue.logs); `rescue demo` keeps its own readable output
     log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field("json", description="json (one object a line) or text")
+
+    # Pages (rescue.api.pages) and the warranty table (rescue.domain.warranty)
+    tile_url: str | None = Field(
+        None,
+        description="map tiles under the pages' maps, e.g. https://tiles.example/{z}/{x}/{y}.png"
+        " (unset: the offline basemap)",
+    )
+    tablet_position_s: float = Field(
+        10.0, gt=0, description="how often a tablet sends its GPS position"
+    )
+    warranty_policy: Path | None = Field(
+        None,
+        description="a JSON warranty table replacing the packaged one"
+        " (read by rescue.domain.warranty)",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -454,6 +454,7 @@ def network_export(
             network = network_of(rescue.view.stations.values(), rescue.view.vans.values())
         finally:
             rescue.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(network_geojson(network), ensure_ascii=False))
     typer.echo(f"wrote {out}: {len(network.stations)} stations, {len(network.vans)} vans")
 
