@@ -97,7 +97,9 @@ class Settings(BaseSettings):
     tracking_rate_per_s: float = Field(
         1.0, gt=0, description="requests per second one client address may make to /t/ pages"
     )
-    tracking_rate_burst: float = Field(30.0, ge=1)
+    tracking_rate_burst: float = Field(
+        30.0, ge=1, description="requests one client address may burst to /t/ pages"
+    )
 
     # Logs of `rescue serve` (rescue.logs); `rescue demo` keeps its own readable output
     log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from rescue.cli.options import DbOption
+
 __all__ = ["whatif_command"]
 
 
@@ -25,14 +27,15 @@ def whatif_command(
     end: Annotated[str, typer.Option("--to", help="ISO-8601 end, exclusive")],
     network: Annotated[
         Path | None,
-        typer.Option(help="the changed network as GeoJSON (as `rescue network export` writes)"),
+        typer.Option(
+            help="the changed network as GeoJSON (as `rescue network export` writes)",
+            show_default="the network in the store",
+        ),
     ] = None,
     out: Annotated[Path, typer.Option(help="directory for whatif.json and whatif.png")] = Path(
         "whatif"
     ),
-    db: Annotated[
-        str | None, typer.Option("--db", help="sqlite:///path or postgresql://... (env RESCUE_DB)")
-    ] = None,
+    db: DbOption = None,
 ) -> None:
     """Replay the calls recorded in a period through the dispatch rule against a changed network.
 
