@@ -20,12 +20,14 @@ from rescue.api.routers import (
     live,
     messages,
     network,
+    notifications,
     osmand,
     privacy,
     scorecards,
     tracking,
     tracks,
     views,
+    webhooks,
 )
 from rescue.bootstrap import bootstrap, start_server_parts
 from rescue.services.clock import Clock, utcnow
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         api.state.projections = parts.projections
         api.state.positions = parts.positions
         api.state.hub = parts.hub
+        api.state.webhooks = parts.webhooks
         settle_heap()
         try:
             yield
@@ -97,4 +100,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     api.include_router(tracking.router)
     api.include_router(scorecards.router)
     api.include_router(tracks.router)
+    api.include_router(notifications.router)
+    api.include_router(webhooks.router)
     return api

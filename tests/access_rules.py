@@ -72,6 +72,11 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/scorecards"): {OP, AUD, ADM},
     ("GET", "/api/scorecards/incidents"): {OP, AUD, ADM},
     ("GET", "/api/vans/{van_id}/track"): DESK,
+    ("GET", "/api/incidents/{incident_id}/notifications"): DESK,
+    ("POST", "/api/webhooks"): {ADM},
+    ("GET", "/api/webhooks"): {ADM},
+    ("DELETE", "/api/webhooks/{webhook_id}"): {ADM},
+    ("GET", "/api/webhooks/{webhook_id}/deliveries"): {ADM},
 }
 
 # The WebSocket feeds (not in the OpenAPI document): who may open each.

@@ -19,10 +19,12 @@ from rescue.projections.storage import ViewStore
 from rescue.services.access import AccessService
 from rescue.services.aftersales import AfterSales
 from rescue.services.clock import Clock, utcnow
+from rescue.services.delivery import DeliveryWorkers
 from rescue.services.dispatch import DispatchService
 from rescue.services.eta import EtaRefitter, EtaService
 from rescue.services.messages import MessageService
 from rescue.services.network import NetworkService
+from rescue.services.outbox import delivery_workers
 from rescue.services.positions import PositionWriter
 from rescue.services.privacy import PrivacyService
 from rescue.services.queries import IncidentQueries
@@ -35,8 +37,10 @@ from rescue.services.track_replay import TrackReplay
 from rescue.services.trackers import TrackerService
 from rescue.services.tracking_links import TrackingLinks
 from rescue.services.tracking_status import TrackingStatus
+from rescue.services.webhooks import WebhookService
 from rescue.settings import Settings
 from rescue.store.caller_keys import CallerKeys
+from rescue.store.deliveries import DeliveryStore
 from rescue.store.follower import LogFollower
 from rescue.store.privacy import PersonalData
 
@@ -156,9 +160,14 @@ class ServerParts:
     projections: ProjectionRunner
     hub: BoardHub
     timers: Background
+    webhooks: WebhookService
+    deliveries: DeliveryWorkers
+    delivery_store: DeliveryStore
     eta_refitter: EtaRefitter | None = None
 
     def close(self) -> None:
+        self.deliveries.stop()
+        self.delivery_store.close()
         self.projections.stop()
         self.hub.close()
         self.timers.stop()
@@ -191,10 +200,27 @@ def start_server_parts(rescue: Rescue, loop: asyncio.AbstractEventLoop) -> Serve
     if rescue.settings.eta_refit_h > 0:
         refitter = EtaRefitter(rescue.etas)
         refitter.start()
+    delivery_store = DeliveryStore(rescue.settings.db)
+    webhooks = WebhookService(
+        delivery_store, rescue.store.recorder.max_notification_id, rescue.settings
+    )
+    deliveries = delivery_workers(
+        rescue.runner,
+        rescue.privacy,
+        rescue.settings,
+        delivery_store,
+        webhooks,
+        rescue.links.url_for,
+    )
+    rescue.view.subscribe(deliveries.wake)
+    deliveries.start()
     return ServerParts(
         positions=positions,
         projections=projections,
         hub=hub,
         timers=timers,
         eta_refitter=refitter,
+        webhooks=webhooks,
+        deliveries=deliveries,
+        delivery_store=delivery_store,
     )

@@ -101,6 +101,27 @@ class Settings(BaseSettings):
         30.0, ge=1, description="requests one client address may burst to /t/ pages"
     )
 
+    # Messages to customers (rescue.services.notifications): none are sent without a URL
+    sms_url: str | None = Field(None, description="the HTTP SMS gateway's send URL")
+    sms_username: str | None = Field(None, description="HTTP basic auth user of the gateway")
+    sms_password: SecretStr | None = Field(None, description="HTTP basic auth password")
+    sms_token: SecretStr | None = Field(None, description="bearer token of the gateway")
+    sms_templates: dict[str, str] = Field(
+        default_factory=dict, description="JSON: template name -> text, replacing the zh-CN ones"
+    )
+    sms_timeout_s: float = Field(10.0, gt=0)
+
+    # Deliveries that follow the log (SMS outbox, webhooks; rescue.services.delivery)
+    webhook_timeout_s: float = Field(5.0, gt=0, description="a webhook answer waited for")
+    delivery_backoff_s: float = Field(0.5, gt=0, description="the first retry's delay")
+    delivery_backoff_max_s: float = Field(60.0, gt=0, description="the longest retry delay")
+    delivery_failing_after: int = Field(
+        5, ge=1, description="failed attempts in a row before a target is marked failing"
+    )
+    delivery_lease_s: float = Field(
+        15.0, gt=0, description="how long a dead process holds a target before another takes it"
+    )
+
     # Logs of `rescue serve` (rescue.logs); `rescue demo` keeps its own readable output
     log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field("json", description="json (one object a line) or text")

@@ -29,6 +29,7 @@ from rescue.simulator.network import build_network
 from rescue.simulator.scenarios import CrewBehaviour, ordinary_day
 from rescue.simulator.server import ServerThread
 from rescue.simulator.setup import issue_tokens, load_with_progress
+from rescue.simulator.sms_gateway import StandInGateway
 from rescue.store.privacy import load_or_create_key
 
 DEMO_DIR = Path("var/demo")
@@ -56,11 +57,14 @@ def run_demo(
     _, created = load_or_create_key(key_file)
     if created:
         typer.echo(f"generated a cipher key for callers' data at {key_file} (demo only)")
+    # The customers' texts go to a stand-in gateway on loopback, which keeps them.
+    gateway = StandInGateway(record=DEMO_DIR / "sms.jsonl").start()
     settings = Settings(
         db=db or f"sqlite:///{DEMO_DIR / 'rescue.db'}",
         key_file=key_file,
         host=host,
         port=port,
+        sms_url=gateway.send_url,
     )
     network = build_network()
     # HQ's repair van is left to the human with the tablet token.
@@ -101,6 +105,7 @@ def run_demo(
         for page, role in PAGES:
             typer.echo(f"{page:<9} {base}/{page}   ({role})")
         typer.echo(f"{'API docs':<9} {base}/docs")
+        typer.echo(f"{'texts':<9} {gateway.url}/messages   (stand-in SMS gateway)")
         typer.echo(f"{'health':<9} {base}/healthz")
         for role, token in tokens.items():
             typer.echo(f"token for {role}: {token}")
@@ -131,6 +136,7 @@ def run_demo(
             typer.echo("stopping")
     finally:
         server.stop()
+        gateway.stop()
     typer.echo("stopped")
 
 

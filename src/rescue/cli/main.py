@@ -622,3 +622,17 @@ def simulate(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command("sms-gateway")
+def sms_gateway(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8025,
+    record: Annotated[
+        Path | None, typer.Option(help="also append each message to this JSON-lines file")
+    ] = None,
+) -> None:
+    """Run a stand-in SMS gateway that records the texts it is sent (RESCUE_SMS_URL=.../send)."""
+    from rescue.simulator.sms_gateway import main
+
+    main(["--host", host, "--port", str(port), *(["--record", str(record)] if record else [])])
