@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     sms_templates: dict[str, str] = Field(
         default_factory=dict, description="JSON: template name -> text, replacing the zh-CN ones"
     )
-    sms_timeout_s: float = Field(10.0, gt=0)
+    sms_timeout_s: float = Field(10.0, gt=0, description="a gateway answer waited for")
 
     # Deliveries that follow the log (SMS outbox, webhooks; rescue.services.delivery)
     webhook_timeout_s: float = Field(5.0, gt=0, description="a webhook answer waited for")
