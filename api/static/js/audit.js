@@ -6,8 +6,10 @@ import { vanStatus } from "./board.js";
 import { $, download, h } from "./dom.js";
 import { getLang, initLang, onLangChange, reasons, t } from "./i18n.js";
 import { RescueMap } from "./map.js";
+import { showScorecards } from "./scorecards.js";
 import { signIn } from "./signin.js";
 import { stamp } from "./timefmt.js";
+import { incidentSpan, loadTrail, TrailLayer } from "./trail.js";
 
 const config = await loadConfig();
 initLang();
@@ -24,6 +26,7 @@ const state = {
   asOfMs: null,
 };
 let map = null;
+let trailLayer = null;
 window.rescueAudit = { state };
 
 // -- search ------------------------------------------------------------------------------
@@ -114,10 +117,31 @@ async function openIncident(incidentId) {
   }
   const first = history.events[0]?.data?.location;
   if (first) map.centerOn(first.lat, first.lon, 8);
+  drawTrail();
   renderTimeline();
   renderDecisions();
   loadClaim();
   setMoment(Number(slider.max));
+}
+
+// The trail of the van that took the job, from its acceptance to the end of the job.
+async function drawTrail() {
+  trailLayer ||= new TrailLayer(map);
+  trailLayer.clear();
+  const out = $("#trail-summary");
+  out.textContent = "";
+  const span = incidentSpan(state.history.events);
+  if (!span) return;
+  const incidentId = state.incidentId;
+  try {
+    const trail = await loadTrail(api, span.vanId, span.from, span.to);
+    if (state.incidentId !== incidentId) return;
+    out.textContent = trailLayer.draw(trail);
+    out.dataset.vanId = span.vanId;
+    out.dataset.fixes = String(trail.fixes);
+  } catch (failure) {
+    out.textContent = `${t("trail.error")}: ${failure.message}`;
+  }
 }
 
 function eventMs(event) {
@@ -390,8 +414,12 @@ $("#export").addEventListener("click", async () => {
 });
 $("#export-history").addEventListener("click", () => download(`incident-${state.incidentId}-history.json`, state.history));
 
+const scorecards = showScorecards(api, $("#scorecards"), { onIncident: (id) => openIncident(id) });
+
 onLangChange(() => {
+  scorecards.relabel();
   if (!state.history) return;
+  if (trailLayer?.trail) $("#trail-summary").textContent = trailLayer.summary();
   map?.relabel();
   renderTimeline();
   markTimeline();

@@ -9,6 +9,7 @@ import { getLang, initLang, onLangChange, reasons, t, toggleLang } from "./i18n.
 import { RescueMap } from "./map.js";
 import { signIn } from "./signin.js";
 import { clock, duration, since } from "./timefmt.js";
+import { attachTrailPanel } from "./trail.js";
 
 const MAX_ALERTS = 100;
 
@@ -331,7 +332,10 @@ function focusVan(vanId) {
   const point = van && board.vanPoint(van);
   if (point) map.centerOn(point.lat, point.lon, 2);
   map.highlight("van", vanId);
+  trail.show(vanId);
 }
+
+const trail = attachTrailPanel({ api, map, container: $("#van-trail") });
 
 map.on("select", (kind, id) => {
   if (kind === "incident") select(id);
@@ -340,6 +344,7 @@ map.on("select", (kind, id) => {
     $("#van-filter").value = id;
     renderVans();
     map.highlight("van", id);
+    trail.show(id);
   } else if (kind === "station") {
     $("#van-filter").value = id;
     renderVans();
@@ -651,6 +656,7 @@ document.addEventListener("keydown", (event) => {
 
 onLangChange(() => {
   map.relabel();
+  trail.relabel();
   renderBoard();
   renderAlerts();
   renderVans();
