@@ -7,8 +7,8 @@ rides the store's live subscription) and otherwise looks every half second.
 
 Exactly once: the position moves only with the documents it produced; a crash
 before the commit loses the whole batch, which is then read again from the
-log. With several server processes on PostgreSQL only the holder of an
-advisory lock runs, and every save is guarded by the position it started from.
+log. With several server processes on one store only the elected one runs
+(rescue.store.leader), and every save is guarded by the position it started from.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from rescue.projections.models import MODELS, ReadModels
 from rescue.projections.storage import PositionMoved, ViewStore
 from rescue.store.codec import POSITION_TOPICS, position_fixes
+from rescue.store.leader import Leadership
 
 log = logging.getLogger("rescue.projections")
 PAGE = 5000
@@ -139,6 +140,7 @@ class ProjectionRunner:
         self._thread = threading.Thread(target=self._run, name="read-models", daemon=True)
         self.models: ReadModels | None = None
         self.lock = threading.Lock()
+        self._leadership = Leadership(store.url, "read-models", key=LOCK_KEY)
 
     def start(self) -> None:
         self._thread.start()
@@ -150,8 +152,7 @@ class ProjectionRunner:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=30)
-        if self._lock_conn is not None:
-            self._lock_conn.close()
+        self._leadership.release()
         self._store.close()
 
     def step(self) -> int:
@@ -193,22 +194,5 @@ class ProjectionRunner:
             # would take the write lock from the position writer.
             self._stop.wait(self.interval_s)
 
-    _lock_conn: Any = None
-
     def _leader(self) -> bool:
-        if self._store.sqlite:
-            return True
-        import psycopg
-
-        try:
-            if self._lock_conn is None:
-                self._lock_conn = psycopg.connect(self._store.url, autocommit=True)
-            row = self._lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
-        except psycopg.Error:
-            # The server is unreachable or restarted (the lock went with the
-            # session): not the leader now; a later round connects again.
-            if self._lock_conn is not None:
-                self._lock_conn.close()
-                self._lock_conn = None
-            return False
-        return bool(row and row[0])
+        return self._leadership.held()

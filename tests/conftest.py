@@ -17,6 +17,10 @@ import pytest
 
 from tests.support import sqlite_url_for
 
+# `rescue serve` starts one process per core by default; the servers the tests
+# start keep to one unless a test is about several (it passes --workers).
+os.environ.setdefault("RESCUE_WORKERS", "1")
+
 PG_URL_ENV = "RESCUE_TEST_PG_URL"
 PG_MISSING = "PostgreSQL not started: run ./scripts/test.sh"
 

@@ -27,6 +27,7 @@ class LiveServer:
     port: int
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
+    workers: int | None = None  # None: the tests' default, one process
 
     @property
     def url(self) -> str:
@@ -46,6 +47,7 @@ class LiveServer:
                 self.db,
                 "--port",
                 str(self.port),
+                *(["--workers", str(self.workers)] if self.workers else []),
             ],
             env=env,
             stdout=log,

@@ -42,6 +42,7 @@ from rescue.settings import Settings
 from rescue.store.caller_keys import CallerKeys
 from rescue.store.deliveries import DeliveryStore
 from rescue.store.follower import LogFollower
+from rescue.store.leader import Leadership
 from rescue.store.privacy import PersonalData
 
 
@@ -184,6 +185,7 @@ def timers_for(rescue: Rescue) -> Background:
         rescue.view,
         interval_s=rescue.settings.timer_interval_s,
         arrival_margin_min=rescue.settings.arrival_margin_min,
+        leadership=Leadership(rescue.settings.db, "timers"),
     )
 
 

@@ -1,11 +1,12 @@
 """`rescue demo`: the national network on embedded SQLite, a token per role, the server,
 and the simulator taking calls and driving vans in real time.
 
-Everything runs in this process: the server in a background thread, the
-simulator on the main thread's event loop. Ctrl-C stops the simulator, then
-the server, and exits 0. Calls and crews are played through the HTTP API
-with real tokens; one van (HQ's repair van) is left to a human with the
-printed crew token, so its offers wait for the tablet.
+The server runs as `rescue serve --workers N` (one process per core by
+default; its log in var/demo/server.log), or, with one worker, in a background
+thread of this process; the simulator runs on the main thread's event loop.
+Ctrl-C stops the simulator, then the server, and exits 0. Calls and crews
+are played through the HTTP API with real tokens; one van (HQ's repair van) is
+left to a human with the printed crew token, so its offers wait for the tablet.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import typer
 
+from rescue.api.workers import default_workers
 from rescue.bootstrap import bootstrap
 from rescue.domain.actors import Actor
 from rescue.domain.validation import CHINA_TZ
@@ -27,7 +29,7 @@ from rescue.settings import Settings
 from rescue.simulator.engine import Simulation, StatusLine
 from rescue.simulator.network import build_network
 from rescue.simulator.scenarios import CrewBehaviour, ordinary_day
-from rescue.simulator.server import ServerThread
+from rescue.simulator.server import ServerProcesses, ServerThread
 from rescue.simulator.setup import issue_tokens, load_with_progress
 from rescue.simulator.sms_gateway import StandInGateway
 from rescue.store.privacy import load_or_create_key
@@ -52,6 +54,7 @@ def run_demo(
     seed: int | None = None,
     speed: float = 1.0,
     token_lifetime: timedelta | None = timedelta(days=1),
+    workers: int | None = None,
 ) -> None:
     key_file = DEMO_DIR / "cipher.key"
     _, created = load_or_create_key(key_file)
@@ -98,8 +101,14 @@ def run_demo(
         f"({stations} stations and {vans} vans added now)"
     )
 
-    server = ServerThread(settings)
+    count = workers or default_workers()
+    server: ServerThread | ServerProcesses = (
+        ServerThread(settings)
+        if count == 1
+        else ServerProcesses(settings, count, DEMO_DIR / "server.log")
+    )
     server.start()
+    typer.echo(f"server: {count} process{'es' if count > 1 else ''}")
     base = server.url
     try:
         for page, role in PAGES:

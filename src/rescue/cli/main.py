@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -46,6 +46,15 @@ app.command("whatif")(whatif_command)
 _DEFAULTS = Settings.model_fields
 _default = setting_default
 
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        envvar="RESCUE_WORKERS",
+        help="server processes sharing the port",
+        show_default="one per core",
+    ),
+]
 ADMIN_CLI = Actor(role=Role.ADMIN, name="cli")
 
 
@@ -78,11 +87,15 @@ def serve(
         str | None,
         typer.Option(help="json or text", show_default=_default("log_format")),
     ] = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Serve the API, web pages and live projections; logs one JSON line per request."""
+    import os
+
     import uvicorn
 
     from rescue.api.main import create_app
+    from rescue.api.workers import default_workers, worker_environment
     from rescue.logs import configure, uvicorn_level
 
     settings = _settings(db, host=host, port=port, log_level=log_level, log_format=log_format)
@@ -92,16 +105,32 @@ def serve(
             "RESCUE_KEY_FILE to a key file (create one with `rescue key new FILE`)"
         )
     configure(settings.log_level, settings.log_format)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        # Logging is set up above; uvicorn's access log would repeat each request line.
-        log_config=None,
-        log_level=uvicorn_level(settings.log_level).lower(),
-        access_log=False,
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        # Logging is set up above (and by each worker); uvicorn's access log
+        # would repeat each request line.
+        "log_config": None,
+        "log_level": uvicorn_level(settings.log_level).lower(),
+        "access_log": False,
         # Open sockets (consoles, tablets) must not hold a shutdown up for long.
-        timeout_graceful_shutdown=10,
+        "timeout_graceful_shutdown": 10,
+    }
+    count = workers or default_workers()
+    if count == 1:
+        uvicorn.run(create_app(settings), **common)
+        return
+    # Each worker process builds its app from the environment it inherits.
+    os.environ.update(worker_environment(settings))
+    uvicorn.run(
+        "rescue.api.workers:worker_app",
+        factory=True,
+        workers=count,
+        # A worker starting on a busy machine (imports, replaying the log) may
+        # not answer the supervisor's ping for a while: 5 s, the default,
+        # killed healthy workers at start-up over and over.
+        timeout_worker_healthcheck=30,
+        **common,
     )
 
 
@@ -545,6 +574,7 @@ def demo(
             help="the demo's tokens stop working after this long (90m, 8h, 30d) or never",
         ),
     ] = "1d",
+    workers: WorkersOption = None,
 ) -> None:
     """Serve the demo national network with tokens for every role, and simulate calls and vans."""
     from rescue.cli.demo import run_demo
@@ -563,6 +593,7 @@ def demo(
         calls_per_hour=calls_per_hour,
         seed=seed,
         token_lifetime=lifetime,
+        workers=workers,
     )
 
 

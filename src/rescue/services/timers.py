@@ -8,6 +8,7 @@ import threading
 from rescue.services.aftersales import AfterSales
 from rescue.services.board import LiveBoard
 from rescue.services.dispatch import DispatchService
+from rescue.store.leader import Leadership
 
 log = logging.getLogger("rescue.background")
 
@@ -19,6 +20,7 @@ class Background:
     escalates complaints not answered in time, and offers queued incidents if
     vans are free. A failing tick is
     logged and the next one tries again: timers must survive a store hiccup.
+    With a `leadership`, only the process elected among those of the store ticks.
     """
 
     def __init__(
@@ -29,12 +31,14 @@ class Background:
         *,
         interval_s: float,
         arrival_margin_min: float,
+        leadership: Leadership | None = None,
     ) -> None:
         self._dispatch = dispatch
         self._aftersales = aftersales
         self._board = board
         self._interval_s = interval_s
         self._arrival_margin_min = arrival_margin_min
+        self._leadership = leadership
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="rescue-timers", daemon=True)
 
@@ -43,7 +47,10 @@ class Background:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        if self._leadership is not None:
+            self._leadership.release()
 
     def tick(self) -> None:
         self._dispatch.expire_due_offers()
@@ -54,6 +61,8 @@ class Background:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval_s):
+            if self._leadership is not None and not self._leadership.held():
+                continue
             try:
                 self.tick()
             except Exception:

@@ -1,0 +1,135 @@
+"""`rescue serve --workers 2`: two server processes behind one port, on one store.
+
+Requests and board sockets land on either process; every board client sees a
+call taken through the port, whichever process took it (each follows the log).
+The timers and the read-model runner run in one elected process; when it dies,
+another takes the duty over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from rescue.bootstrap import bootstrap
+from rescue.settings import Settings
+from rescue.store.privacy import new_key
+from tests.builders import ADMIN, line_network, load, report
+from tests.e2e.test_live_feeds import ws_url
+from tests.live import LiveServer, bearer
+from tests.support import free_port
+
+BOARDS = 6
+GIVE_UP_S = 90.0  # only a duty nobody takes over, or a change that never arrives, waits this long
+ELECTED = re.compile(r"process (\d+) now runs ([\w-]+)")
+
+
+@pytest.fixture
+def two_workers(store_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
+    key = new_key()
+    app = bootstrap(Settings(db=store_url, cipher_key=key))
+    try:
+        load(app, *line_network(2))
+        token = app.access.add_user("desk", "operator", None, ADMIN)
+    finally:
+        app.close()
+    live = LiveServer(
+        db=store_url, key=key, port=free_port(), log_path=tmp_path / "server.log", workers=2
+    )
+    try:
+        live.start(timeout=GIVE_UP_S * 3)  # two processes starting on a busy machine
+        yield live, token
+    finally:
+        live.stop()
+
+
+def _workers(live: LiveServer) -> set[int]:
+    """The server's worker processes (its other child is multiprocessing's resource tracker)."""
+    assert live.proc is not None
+    children = Path(f"/proc/{live.proc.pid}/task/{live.proc.pid}/children").read_text()
+    workers = set()
+    for pid in children.split():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:  # gone since the list was read
+            continue
+        if b"spawn_main" in command:
+            workers.add(int(pid))
+    return workers
+
+
+def _elected(live: LiveServer) -> list[tuple[int, str]]:
+    return [(int(m[1]), m[2]) for m in ELECTED.finditer(live.log_path.read_text())]
+
+
+def _wait_until(check: Any, what: str) -> Any:
+    deadline = time.monotonic() + GIVE_UP_S
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"gave up waiting: {what}")
+
+
+def _sees_incident(board: ClientConnection, incident_id: str) -> bool:
+    while True:
+        message = json.loads(board.recv(timeout=GIVE_UP_S))
+        items = message.get("changes", []) if message["type"] == "batch" else [message]
+        if any(i.get("kind") == "incident" and i.get("id") == incident_id for i in items):
+            return True
+
+
+def test_two_workers_share_the_port_and_the_timers_are_elected_once(
+    two_workers: tuple[LiveServer, str],
+) -> None:
+    live, token = two_workers
+    _wait_until(lambda: len(_workers(live)) == 2, "two worker processes")
+    workers = _workers(live)
+
+    # 1. Board clients spread over the workers; a call taken through the port reaches each.
+    with ExitStack() as sockets:
+        boards = [
+            sockets.enter_context(connect(ws_url(live, "/ws/board", token=token)))
+            for _ in range(BOARDS)
+        ]
+        for board in boards:
+            assert json.loads(board.recv(timeout=GIVE_UP_S))["type"] == "snapshot"
+        with httpx.Client(base_url=live.url, headers=bearer(token), timeout=30) as http:
+            taken = http.post("/api/incidents", json=report())
+            assert taken.status_code == 201, taken.text
+            incident_id = taken.json()["incident_id"]
+            assert http.post(f"/api/incidents/{incident_id}/dispatch", json={}).status_code < 300
+        for board in boards:
+            assert _sees_incident(board, incident_id)
+
+    # 2. Each duty runs in exactly one of the workers.
+    elected = _wait_until(
+        lambda: (e := _elected(live)) and {d for _, d in e} >= {"timers", "read-models"} and e,
+        "both duties elected",
+    )
+    assert sorted(d for _, d in elected) == ["read-models", "timers"]
+    assert {pid for pid, _ in elected} <= workers
+    timer_pid = next(pid for pid, duty in elected if duty == "timers")
+
+    # 3. The timers' process dies: the supervisor starts another; one takes the timers over.
+    os.kill(timer_pid, signal.SIGKILL)
+    successor = _wait_until(
+        lambda: next(
+            (pid for pid, duty in _elected(live) if duty == "timers" and pid != timer_pid), None
+        ),
+        "another process runs the timers",
+    )
+    assert successor in _workers(live)
+    assert [d for _, d in _elected(live)].count("timers") == 2
+    assert httpx.get(f"{live.url}/api/vans", headers=bearer(token), timeout=30).status_code == 200
