@@ -48,11 +48,15 @@ def get_van(van_id: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    # python -m rescue.bench.bare_http PORT [PROCESSES]: as many processes as `rescue serve` runs.
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     uvicorn.run(
-        app,
+        app if workers == 1 else "rescue.bench.bare_http:app",
         host="127.0.0.1",
         port=int(sys.argv[1]),
+        workers=workers,
         log_config=None,
         log_level="warning",
         access_log=False,
+        timeout_worker_healthcheck=30,
     )

@@ -107,7 +107,7 @@ def bench_cold_start(corpus: Corpus, repeats: int = 3) -> dict[str, Any]:
         rescue_s.append(
             time_to_healthz(
                 [sys.executable, "-m", "rescue.cli", "serve", "--db", corpus.db,
-                 "--port", str(port)],
+                 "--port", str(port), "--workers", "1"],
                 port,
                 env,
             )

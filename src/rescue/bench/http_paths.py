@@ -11,15 +11,15 @@ rotating through every van, its crew's token and several bodies per van:
 
 Each runs for a warm-up, then for the measured window; right after, the same
 requests go to the bare routes of rescue.bench.bare_http (same paths, same
-uvicorn, the body parsed as JSON, no token, no store) in one process, as
-`rescue serve` runs one. wrk shares the machine's cores with the servers; its
-latency is from send to the whole answer, a new request sent on each answer.
+uvicorn, the body parsed as JSON, no token, no store) in as many processes
+as `rescue serve` runs (one per core unless told otherwise). wrk shares the
+machine's cores with the servers; its latency is from send to the whole
+answer, a new request sent on each answer.
 """
 
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -30,14 +30,9 @@ from typing import Any
 
 import orjson
 
-from rescue.bench.live import (
-    Fleet,
-    _cpu_seconds,
-    _free_port,
-    _wait_healthy,
-    rescue_server,
-    seed_fleet,
-)
+from rescue.api.workers import serve_workers
+from rescue.bench.live import Fleet, rescue_server, seed_fleet
+from rescue.bench.processes import cpu_seconds, serving
 from rescue.bench.wrk import Load, Request, run_wrk
 from rescue.store.privacy import new_key
 
@@ -45,7 +40,6 @@ __all__ = ["PATHS", "Scenario", "bench_http", "scenarios"]
 
 CONNECTIONS = 64
 # Server processes on each side: `rescue serve` runs one, and so does the bare server.
-SERVER_PROCESSES = 1
 # The scenarios, in the order they run on each server.
 PATHS = ("one_fix", "ten_fixes", "van_read")
 BODIES_PER_VAN = 4
@@ -104,20 +98,10 @@ def scenarios(fleet: Fleet, start: datetime) -> list[Scenario]:
 
 
 @contextlib.contextmanager
-def bare_http_server() -> Iterator[tuple[int, int]]:
-    """The bare FastAPI routes of rescue.bench.bare_http, healthy: (port, pid)."""
-    port = _free_port()
-    bare = subprocess.Popen(
-        [sys.executable, "-m", "rescue.bench.bare_http", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}", bare)
-        yield port, bare.pid
-    finally:
-        bare.terminate()
-        bare.wait(timeout=30)
+def bare_http_server(workers: int = 1) -> Iterator[tuple[int, int]]:
+    """The bare FastAPI routes of rescue.bench.bare_http in `workers` processes: (port, pid)."""
+    with serving(["rescue.bench.bare_http", "{port}", str(workers)]) as served:
+        yield served.port, served.pid
 
 
 @dataclass(frozen=True)
@@ -131,9 +115,9 @@ def _measure(
 ) -> Measured:
     url = f"http://127.0.0.1:{port}"
     run_wrk(url, scenario.requests, folder, connections=CONNECTIONS, seconds=warmup_s)
-    cpu0 = _cpu_seconds(pid)
+    cpu0 = cpu_seconds(pid)
     load = run_wrk(url, scenario.requests, folder, connections=CONNECTIONS, seconds=seconds)
-    return Measured(load, _cpu_seconds(pid) - cpu0)
+    return Measured(load, cpu_seconds(pid) - cpu0)
 
 
 def _summary(scenario: Scenario, m: Measured) -> dict[str, Any]:
@@ -159,11 +143,14 @@ def bench_http(
     seconds: float = 10.0,
     warmup_s: float = 3.0,
     advance: Callable[[], None] = lambda: None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Every scenario through `rescue serve` and through the bare routes.
 
+    Both run `workers` processes (default: as many as `rescue serve` starts).
     `advance` is called after each measured run (2 x the scenarios in all).
     """
+    processes = workers or serve_workers()
     with tempfile.TemporaryDirectory(prefix="rescue-http-") as scratch:
         folder = Path(scratch)
         db = f"sqlite:///{folder / 'http.db'}"
@@ -174,7 +161,10 @@ def bench_http(
         bare: dict[str, Measured] = {}
         # Both servers are up throughout (an idle `rescue serve` takes well under 1% of a
         # core) and take turns path by path, so both see the machine in the same state.
-        with rescue_server(db, key) as ours_at, bare_http_server() as bare_at:
+        with (
+            rescue_server(db, key, workers=processes) as ours_at,
+            bare_http_server(processes) as bare_at,
+        ):
             for s in chosen:
                 ours[s.name] = _measure(*ours_at, s, folder / "ours", seconds, warmup_s)
                 advance()
@@ -185,7 +175,7 @@ def bench_http(
         "connections": CONNECTIONS,
         "seconds": seconds,
         "warmup_s": warmup_s,
-        "server_processes": SERVER_PROCESSES,
+        "server_processes": processes,
         **{
             s.name: {"ours": _summary(s, ours[s.name]), "bare": _summary(s, bare[s.name])}
             for s in chosen

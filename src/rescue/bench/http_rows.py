@@ -8,7 +8,7 @@ from rescue.bench.registry import BenchContext
 from rescue.bench.report import Cond, Goal, Row
 from rescue.bench.wrk import INSTALL_HINT, wrk_command
 
-__all__ = ["http_rows"]
+__all__ = ["call_dispatch_rows", "http_rows"]
 
 _INGEST = "HTTP ingest through rescue serve"
 _READ = "authenticated GET /api/vans/{id}"
@@ -34,7 +34,8 @@ def http_rows(ctx: BenchContext) -> list[Row]:
     setup = (
         f"{result['connections']} connections for {seconds:g} s after {warmup_s:g} s of "
         f"warm-up, {vans:,} vans and tokens in turn, wrk on the same cores; baseline: "
-        "bare FastAPI route on the same uvicorn parsing the same body, one process each"
+        "bare FastAPI route on the same uvicorn parsing the same body, "
+        f"{result['server_processes']} server process(es) each"
     )
     one, ten, read = (result[name] for name in PATHS)
     return [
@@ -98,3 +99,33 @@ def _latencies(paths: dict[str, Any]) -> str:
         f"p50 {ours['p50_ms']:g} ms, p99 {ours['p99_ms']:g} ms (bare {bare['p50_ms']:g} / "
         f"{bare['p99_ms']:g} ms){failed}"
     )
+
+
+def call_dispatch_rows(ctx: BenchContext) -> list[Row]:
+    """An operator's call and dispatch while vans report and boards watch, against idle."""
+    from rescue.bench.call_dispatch import bench_call_dispatch
+
+    vans, clients, calls = (100, 20, 10) if ctx.quick else (1000, 200, 100)
+    task = ctx.progress.add_task("operator call + dispatch, idle then under load", total=1)
+    result = bench_call_dispatch(vans, clients, calls)
+    ctx.progress.advance(task)
+    idle, loaded = result["idle"], result["loaded"]
+    failed = idle["failed"] + loaded["failed"]
+    return [
+        Row(
+            metric=(f"operator call + dispatch p99 ({vans:,} vans at 1 Hz, {clients} boards)"),
+            value=loaded["p99_ms"],
+            unit="ms",
+            baseline=idle["p99_ms"],
+            ratio=_time_ratio(loaded["p99_ms"], idle["p99_ms"]),
+            goal=Goal.of(Cond("value", "<=", 200.0, "ms")),
+            note=(
+                f"POST /api/incidents then /dispatch, {calls} calls in turn; p50 "
+                f"{loaded['p50_ms']:g} ms (idle {idle['p50_ms']:g} ms); baseline: the same "
+                f"server idle; positions reached boards at p99 "
+                f"{result['position_p99_ms_while_loaded']:g} ms meanwhile"
+                + (f"; {failed} calls failed" if failed else "")
+            ),
+            extra=result,
+        )
+    ]

@@ -16,23 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 from websockets.asyncio.client import connect
 
+from rescue.bench.processes import cpu_seconds, serving
 from rescue.bootstrap import bootstrap
 from rescue.domain.actors import Actor
 from rescue.settings import Settings
@@ -47,32 +45,6 @@ class Tally:
     latencies_ms: list[float] = field(default_factory=list)
     changes: int = 0
     measuring: bool = False
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited during start-up")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("server did not start")
 
 
 async def _van(url: str, stop: asyncio.Event, opened: list[Any]) -> None:
@@ -146,8 +118,15 @@ async def _board(url: str, tally: Tally, stop: asyncio.Event, timed: bool) -> No
 
 
 async def _drive(
-    board_url: str, van_urls: list[str], clients: int, seconds: float, pid: int
+    board_url: str,
+    van_urls: list[str],
+    clients: int,
+    seconds: float,
+    pid: int,
+    during: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[Tally, float]:
+    """Boards watching and every van reporting at 1 Hz; the measured window is
+    `seconds` long, or as long as `during` takes (work measured under that load)."""
     stop = asyncio.Event()
     tally = Tally()
     rng = random.Random(5)
@@ -169,9 +148,9 @@ async def _drive(
     vans.append(fleet)
     await asyncio.sleep(3.0)  # warm-up, every tablet connected and sending
     tally.measuring = True
-    cpu0 = _cpu_seconds(pid)
-    await asyncio.sleep(seconds)
-    cpu = _cpu_seconds(pid) - cpu0
+    cpu0 = cpu_seconds(pid)
+    await (during() if during is not None else asyncio.sleep(seconds))
+    cpu = cpu_seconds(pid) - cpu0
     tally.measuring = False
     stop.set()
     for task in (*vans, *boards):
@@ -181,39 +160,25 @@ async def _drive(
 
 
 @contextlib.contextmanager
-def rescue_server(db: str, key: str, **settings: str) -> Iterator[tuple[int, int]]:
-    """A `rescue serve` process on `db`, healthy; yields (port, pid) and stops it after."""
-    port = _free_port()
-    env = {**os.environ, "RESCUE_CIPHER_KEY": key, **settings}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "rescue.cli", "serve", "--db", db, "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}", server)
-        yield port, server.pid
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+def rescue_server(
+    db: str, key: str, *, workers: int | None = None, **settings: str
+) -> Iterator[tuple[int, int]]:
+    """A `rescue serve` process on `db`, healthy; yields (port, pid) and stops it after.
+
+    `workers`: its server processes (default: `rescue serve`'s own, one per core).
+    """
+    args = ["rescue.cli", "serve", "--db", db, "--port", "{port}"]
+    if workers is not None:
+        args += ["--workers", str(workers)]
+    with serving(args, env={"RESCUE_CIPHER_KEY": key, **settings}) as served:
+        yield served.port, served.pid
 
 
 @contextlib.contextmanager
 def bare_server() -> Iterator[tuple[int, int]]:
     """The bare `websockets` broadcast server of `rescue.bench.bare_broadcast`: (port, pid)."""
-    port = _free_port()
-    bare = subprocess.Popen(
-        [sys.executable, "-m", "rescue.bench.bare_broadcast", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(1.0)
-        yield port, bare.pid
-    finally:
-        bare.terminate()
-        bare.wait(timeout=30)
+    with serving(["rescue.bench.bare_broadcast", "{port}"], healthz=False) as served:
+        yield served.port, served.pid
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -57,7 +57,7 @@ def bench_memory(sockets: int = 1000) -> dict[str, Any]:
         )
         token = app.access.add_user("bench-crew", "crew", network.vans[0].van_id, ADMIN)
         app.close()
-        with rescue_server(db, key) as (port, pid):
+        with rescue_server(db, key, workers=1) as (port, pid):  # one process's memory
             ours = asyncio.run(_hold(f"ws://127.0.0.1:{port}/ws/crew?token={token}", sockets, pid))
     with bare_server() as (port, pid):
         theirs = asyncio.run(_hold(f"ws://127.0.0.1:{port}/van", sockets, pid))

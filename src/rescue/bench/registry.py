@@ -76,6 +76,11 @@ BENCHMARKS: list[Benchmark] = [
         "rescue.bench.http_rows:http_rows",
     ),
     Benchmark(
+        "calls",
+        "an operator's call and dispatch while vans report, vs the same server idle",
+        "rescue.bench.http_rows:call_dispatch_rows",
+    ),
+    Benchmark(
         "dispatch",
         "dispatch rule vs brute-force geodesic ranking",
         "rescue.bench.standard:dispatch_rows",
