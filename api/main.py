@@ -29,6 +29,7 @@ from rescue.api.routers import (
     views,
     webhooks,
 )
+from rescue.api.security_headers import SecurityHeaders
 from rescue.bootstrap import bootstrap, start_server_parts
 from rescue.services.clock import Clock, utcnow
 from rescue.settings import Settings
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     # Inside the metrics middleware, so an unhandled error it answers 500 is counted as one.
     request_log.install(api)
     metrics.install(api, metrics.Metrics())
+    api.add_middleware(SecurityHeaders)  # outermost: every answer, errors too
     api.include_router(health.router)
     api.include_router(network.router)
     api.include_router(pages.router)  # before incidents: /api/incidents/search
