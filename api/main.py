@@ -14,6 +14,7 @@ from rescue.api.ratelimit import RateLimiter
 from rescue.api.routers import (
     audit,
     claims,
+    customers,
     followups,
     health,
     incidents,
@@ -104,4 +105,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     api.include_router(tracks.router)
     api.include_router(notifications.router)
     api.include_router(webhooks.router)
+    api.include_router(customers.router)
     return api

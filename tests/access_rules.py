@@ -77,6 +77,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/webhooks"): {ADM},
     ("DELETE", "/api/webhooks/{webhook_id}"): {ADM},
     ("GET", "/api/webhooks/{webhook_id}/deliveries"): {ADM},
+    ("POST", "/api/customers/lookup"): DESK,
 }
 
 # The WebSocket feeds (not in the OpenAPI document): who may open each.

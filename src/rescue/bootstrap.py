@@ -19,6 +19,7 @@ from rescue.projections.storage import ViewStore
 from rescue.services.access import AccessService
 from rescue.services.aftersales import AfterSales
 from rescue.services.clock import Clock, utcnow
+from rescue.services.customer_records import CustomerRecords
 from rescue.services.delivery import DeliveryWorkers
 from rescue.services.dispatch import DispatchService
 from rescue.services.eta import EtaRefitter, EtaService
@@ -70,6 +71,7 @@ class Rescue:
     links: TrackingLinks
     tracking_status: TrackingStatus
     trails: TrackReplay
+    customers: CustomerRecords
 
     def close(self) -> None:
         self.follower.stop()
@@ -127,6 +129,7 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         links=links,
         tracking_status=TrackingStatus(runner, view, settings, clock),
         trails=TrackReplay(runner),
+        customers=CustomerRecords(runner, privacy, view, clock),
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e import pages_support
 from tests.e2e.conftest import NETWORK
-from tests.e2e.pages_support import PageErrors, open_page, screenshot, wait_ready
+from tests.e2e.pages_support import PageErrors, open_page, screenshot, sign_in, wait_ready
 from tests.e2e.test_incident_life import report_body
 from tests.live import LiveServer, bearer
 
@@ -161,5 +161,58 @@ def test_an_unknown_code_gets_the_gone_page(
         answer = page.goto(f"{live.url}/t/{'Z' * 32}")
         assert answer is not None and answer.status == 404
         expect(page.locator("h1")).to_have_text("此链接已失效")
+    finally:
+        context.close()
+
+
+def test_the_operator_sees_and_resends_the_link_on_the_console(
+    server: tuple[LiveServer, dict[str, str]], browser: Any, page_errors: PageErrors
+) -> None:
+    live, tokens = server
+    context = browser.new_context(viewport={"width": 1600, "height": 950})
+    try:
+        with httpx.Client(base_url=live.url, timeout=30) as http:
+            op = bearer(tokens["op"])
+            made = http.post("/api/incidents", json=report_body(), headers=op).json()
+            incident_id = made["incident_id"]
+            http.post(f"/api/incidents/{incident_id}/dispatch", json={}, headers=op)
+            url = http.get(f"/api/incidents/{incident_id}/tracking", headers=op).json()["url"]
+            console = open_page(context, f"{live.url}/console", page_errors, "console")
+            sign_in(console, tokens["op"])
+            console.locator(f'#incidents tr[data-incident-id="{incident_id}"]').click()
+            panel = console.locator(f'#detail .tracking-link[data-incident-id="{incident_id}"]')
+            expect(panel.locator(".tracking-url")).to_have_text(url, timeout=WAIT_MS)
+            panel.locator(".tracking-resend").click()
+            expect(panel.locator(".tracking-sent")).to_contain_text("1", timeout=WAIT_MS)
+            history = http.get(f"/api/incidents/{incident_id}/tracking", headers=op).json()
+            assert history["resends"] == 1
+    finally:
+        context.close()
+
+
+def test_the_callers_earlier_incidents_appear_as_the_operator_types(
+    server: tuple[LiveServer, dict[str, str]], browser: Any, page_errors: PageErrors
+) -> None:
+    live, tokens = server
+    phone = "13312345678"
+    context = browser.new_context(viewport={"width": 1600, "height": 950})
+    try:
+        with httpx.Client(base_url=live.url, timeout=30) as http:
+            earlier = http.post(
+                "/api/incidents", json=report_body("吴九", phone), headers=bearer(tokens["op"])
+            )
+            assert earlier.status_code == 201, earlier.text
+        console = open_page(context, f"{live.url}/console", page_errors, "console-record")
+        sign_in(console, tokens["op"])
+        console.fill('[name="caller.phone"]', phone)
+        record = console.locator("#customer-record")
+        expect(record).to_be_visible(timeout=WAIT_MS)
+        expect(record.locator("li")).to_have_count(1)
+        expect(record.locator(".warranty")).to_contain_text("D22")
+        # A new call: the record goes with the form.
+        console.locator("#intake-reset").click()
+        expect(record).to_be_hidden()
+        # The number went in request bodies only: no line of the server's log has it.
+        assert phone not in live.log_path.read_text()
     finally:
         context.close()

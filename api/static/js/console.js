@@ -10,6 +10,8 @@ import { RescueMap } from "./map.js";
 import { signIn } from "./signin.js";
 import { clock, duration, since } from "./timefmt.js";
 import { attachTrailPanel } from "./trail.js";
+import { TrackingLinks } from "./tracking_panel.js";
+import { attachCustomerRecord } from "./customer_record.js";
 
 const MAX_ALERTS = 100;
 
@@ -18,8 +20,13 @@ initLang();
 const { api } = await signIn({ roles: ["operator"], storageKey: "rescue.console.token" });
 
 const board = new Board();
+const trackingLinks = new TrackingLinks(api, () => renderDetail());
 const map = new RescueMap($("#map"), { tileUrl: config.tile_url, label: t("map.title"), lang: getLang });
 const form = $("#intake");
+attachCustomerRecord(api, form, {
+  faultWord: (category) => t(`fault.${category}`),
+  statusWord: (status) => t(`status.${status}`),
+});
 const state = {
   current: null, // the incident just reported: {incident_id, recommendations, ...}
   intakeKey: newKey(),
@@ -288,6 +295,7 @@ function renderDetail() {
     h("h2", {}, t("detail.title")),
     h("dl", {}, rows.filter(([, v]) => v).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     h("div", { class: "actions" }, actions),
+    trackingLinks.row(incident),
     h("p", { class: "detail-error", role: "alert" }),
     incidentConversation(incident.incident_id).element,
   );
