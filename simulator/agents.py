@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +126,12 @@ class World:
     seed: int
     operator_token: str
     offers: OfferSource | None = None
+    # Wall seconds each crew request took, on the crews' own connections.
+    crew_latencies: deque[float] = field(default_factory=lambda: deque(maxlen=5000))
+    # With a gate, each crew has a connection of its own and all crews together have
+    # this many requests in flight, apart from the call-taker's; without, crews share
+    # the call-taker's client.
+    crew_gate: asyncio.Semaphore | None = None
 
 
 def _refused(response: Any) -> bool:
@@ -185,6 +191,12 @@ class VanAgent:
         self.w = world
         self.van = van
         self.token = token
+        # Its own connection, as a tablet has, if the run gives crews their own gate.
+        self.api = (
+            world.api.own_connection(world.crew_latencies, world.crew_gate)
+            if world.crew_gate is not None
+            else world.api
+        )
         # One stream per van: its choices do not depend on what other vans did.
         self.rng = random.Random(f"{world.seed}:{van.van_id}")
         self.home = world.fleet.home(van.van_id)
@@ -224,7 +236,7 @@ class VanAgent:
     async def _answer(self, offer: Offer) -> None:
         ledger, crew = self.w.ledger, self.w.scenario.crew
         url = f"/api/incidents/{offer.incident_id}"
-        shown = await self.w.api.get(url, self.token)
+        shown = await self.api.get(url, self.token)
         if shown.status_code != 200:
             ledger.counts["offers_stale"] += 1
             return
@@ -299,7 +311,7 @@ class VanAgent:
             ledger.counts["completed"] += 1
 
     async def _step(self, incident_id: str, action: str, body: Any = None) -> bool:
-        response = await self.w.api.post(f"/api/incidents/{incident_id}/{action}", self.token, body)
+        response = await self.api.post(f"/api/incidents/{incident_id}/{action}", self.token, body)
         if response.status_code == 200:
             return True
         if _refused(response):
@@ -316,7 +328,7 @@ class VanAgent:
         if self.talk.random() >= self.w.scenario.crew.p_message:
             return
         path = f"/api/incidents/{incident_id}/messages"
-        response = await self.w.api.post(path, self.token, {"text": text})
+        response = await self.api.post(path, self.token, {"text": text})
         if response.status_code == 201:
             self.w.ledger.counts["messages_sent"] += 1
         elif not _refused(response):
@@ -330,7 +342,7 @@ class VanAgent:
             known = self.w.offers.withdrawn(incident_id, self.van.van_id)
             if known is not None:
                 return known
-        shown = await self.w.api.get(f"/api/incidents/{incident_id}", self.token)
+        shown = await self.api.get(f"/api/incidents/{incident_id}", self.token)
         if shown.status_code != 200:
             return True
         body = shown.json()
@@ -396,9 +408,7 @@ class VanAgent:
         if not self._fixes:
             return
         fixes, self._fixes = self._fixes, []
-        response = await self.w.api.post(
-            f"/api/vans/{self.van.van_id}/positions", self.token, fixes
-        )
+        response = await self.api.post(f"/api/vans/{self.van.van_id}/positions", self.token, fixes)
         if response.status_code == 202:
             self.w.ledger.counts["positions"] += len(fixes)
             self.w.ledger.counts["position_posts"] += 1

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 
 import httpx
@@ -36,15 +37,40 @@ class Api:
         concurrency: int = 16,
         timeout_s: float = 60.0,
         retries: int = 4,
+        requests: Counter[str] | None = None,
+        latencies: deque[float] | None = None,
+        gate: asyncio.Semaphore | None = None,
     ) -> None:
+        self.base_url = base_url
+        self.concurrency = concurrency
+        self._timeout_s = timeout_s
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=timeout_s,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
-        self._gate = asyncio.Semaphore(concurrency)
+        # Requests in flight at once; clients given one gate share the bound.
+        self._gate = asyncio.Semaphore(concurrency) if gate is None else gate
         self._retries = retries
-        self.requests: Counter[str] = Counter()  # "POST 202" -> count
+        self.requests: Counter[str] = Counter() if requests is None else requests  # "POST 202" -> n
+        # Wall seconds from asking to answered, waiting for a free connection included:
+        # how far behind its own clock a simulated person falls while waiting.
+        self.latencies: deque[float] = deque(maxlen=5000) if latencies is None else latencies
+
+    def own_connection(self, latencies: deque[float], gate: asyncio.Semaphore) -> Api:
+        """A client with one connection of its own, as a crew's tablet has, outside this
+        client's bound; `gate` bounds the requests of all clients given it (the crews
+        together), so a surge of calls never holds the crews' steps back. Its requests
+        are counted with this client's, its latencies kept in `latencies`."""
+        return Api(
+            self.base_url,
+            concurrency=1,
+            timeout_s=self._timeout_s,
+            retries=self._retries,
+            requests=self.requests,
+            latencies=latencies,
+            gate=gate,
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -73,6 +99,20 @@ class Api:
         headers = {"Authorization": f"Bearer {token}"}
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
+        asked = time.monotonic()
+        try:
+            return await self._attempts(method, path, params, json, headers)
+        finally:
+            self.latencies.append(time.monotonic() - asked)
+
+    async def _attempts(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json: Any,
+        headers: dict[str, str],
+    ) -> httpx.Response:
         delay = 0.1
         problem = ""
         for attempt in range(self._retries + 1):

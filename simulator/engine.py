@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import statistics
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -49,6 +50,10 @@ log = logging.getLogger("rescue.simulator")
 
 # Incidents not yet taken by a van when the run ends are cancelled with this reason.
 END_REASON = "simulation ended before a van took the job"
+# Past this lag behind the simulated clock (simulated seconds, 90th percentile)
+# crews answer, drive and finish late by more than a crew's own answer time, so
+# the run measures the load generator and the machine rather than the network.
+FAITHFUL_LAG_S = 60.0
 LEFTOVER_REASON = "left open by an earlier simulator run"
 
 
@@ -68,12 +73,18 @@ class StatusLine:
     vans_out: int
     positions: int
     errors: int
+    lag_s: float | None = None  # simulated seconds behind the clock (p90), see `Simulation.lag_s`
 
     def __str__(self) -> str:
+        lag = ""
+        if self.lag_s is not None:
+            lag = f"  lag {self.lag_s:.0f}s"
+            if self.lag_s > FAITHFUL_LAG_S:
+                lag += " (not faithful)"
         return (
             f"[sim {self.sim_time}] calls {self.calls}  open {self.open}  "
             f"completed {self.completed}  cancelled {self.cancelled}  "
-            f"vans out {self.vans_out}  positions {self.positions}  errors {self.errors}"
+            f"vans out {self.vans_out}  positions {self.positions}  errors {self.errors}{lag}"
         )
 
 
@@ -89,6 +100,8 @@ class SimReport:
     counts: dict[str, int]
     requests: dict[str, int]
     errors: list[str] = field(default_factory=list)
+    lag_s: float | None = None  # the worst lag seen at any status (simulated seconds, p90)
+    unfaithful_from: str | None = None  # simulated time the lag first passed FAITHFUL_LAG_S
 
     @property
     def statuses(self) -> Counter[str]:
@@ -103,6 +116,19 @@ class SimReport:
             f"incidents: {len(self.incidents)} ({statuses or 'none'})\n"
             f"activity: {counts}\n"
             f"errors: {len(self.errors)}"
+            f"{self._faithfulness()}"
+        )
+
+    def _faithfulness(self) -> str:
+        if self.lag_s is None:
+            return ""
+        if self.unfaithful_from is None:
+            return f"\nlag behind the simulated clock: at most {self.lag_s:.0f} s (p90); faithful"
+        return (
+            f"\nlag behind the simulated clock: up to {self.lag_s:.0f} s (p90), over "
+            f"{FAITHFUL_LAG_S:.0f} s from {self.unfaithful_from} on: NOT faithful after that "
+            "(crews acted late because the simulator or the server could not keep up; "
+            "lower --speed or --calls-per-hour)"
         )
 
 
@@ -129,8 +155,11 @@ class Simulation:
         status_every_s: float | None = None,
         on_status: Callable[[StatusLine], None] | None = None,
         today: date | None = None,
+        own_crew_connections: bool = False,
     ) -> None:
         self.base_url = base_url
+        # Crews on connections of their own, bounded apart from the call-taker's.
+        self.own_crew_connections = own_crew_connections
         self.tokens = tokens
         self.scenario = scenario
         self.seed = seed
@@ -152,6 +181,9 @@ class Simulation:
         self._world: World | None = None
         self._out_vans: list[str] = []
         self._out_station: str | None = None
+        self._loop_lags: deque[float] = deque(maxlen=500)
+        self._worst_lag: float | None = None
+        self._unfaithful_from: str | None = None
 
     def _feed(self, feed: str) -> OfferSourceFactory:
         if feed == "poll":
@@ -178,7 +210,16 @@ class Simulation:
             fleet = await Fleet.fetch(api, self.tokens.operator)
             clock = SimClock(self.scenario.start, self.speed)
             world = World(
-                api, clock, self.scenario, fleet, self.ledger, self.seed, self.tokens.operator
+                api,
+                clock,
+                self.scenario,
+                fleet,
+                self.ledger,
+                self.seed,
+                self.tokens.operator,
+                crew_gate=(
+                    asyncio.Semaphore(self.concurrency) if self.own_crew_connections else None
+                ),
             )
             self._world = world
             operator = OperatorAgent(world)
@@ -188,6 +229,7 @@ class Simulation:
             source = self.offers(api, self.tokens)
             world.offers = source
             self._spawn(source.run(self._deliver))
+            self._spawn(self._watch_loop())
             if self.status_every_s and self.on_status is not None:
                 self._spawn(self._report_status(self.status_every_s, self.on_status))
             await self._take_calls(world, operator)
@@ -197,6 +239,7 @@ class Simulation:
             incidents = await self._final_statuses(world)
             await self._restore_duty(world)
             finished = True
+            self.lag_s()
             return SimReport(
                 scenario=self.scenario.name,
                 seed=self.seed,
@@ -208,6 +251,8 @@ class Simulation:
                 counts=dict(self.ledger.counts),
                 requests=dict(api.requests),
                 errors=list(self.ledger.errors),
+                lag_s=self._worst_lag,
+                unfaithful_from=self._unfaithful_from,
             )
         finally:
             for task in self._tasks:
@@ -217,6 +262,10 @@ class Simulation:
             self._tasks.clear()
             if not finished:
                 log.info("simulation interrupted")
+            await asyncio.gather(
+                *(a.api.aclose() for a in self._agents.values() if a.api is not api),
+                return_exceptions=True,
+            )
             await api.aclose()
 
     def status(self) -> StatusLine:
@@ -231,7 +280,37 @@ class Simulation:
             vans_out=sum(1 for a in self._agents.values() if a.out),
             positions=counts["positions"],
             errors=counts["errors"],
+            lag_s=self.lag_s(),
         )
+
+    def lag_s(self) -> float | None:
+        """How far behind the simulated clock the simulated people act, in simulated seconds.
+
+        The 90th percentile of recent HTTP requests (asking included: a simulated
+        person does nothing else while one is on its way), of the crews' and the
+        call-taker's apart, and of the event loop's wake-ups, times the speed.
+        Also remembers the worst value and when it first passed `FAITHFUL_LAG_S`.
+        """
+        world = self._world
+        samples = [list(self._loop_lags)]
+        if world is not None:
+            samples += [list(world.crew_latencies), list(world.api.latencies)]
+        p90s = [_p90(s) for s in samples if s]
+        if not p90s:
+            return None
+        lag = max(p90s) * self.speed
+        if self._worst_lag is None or lag > self._worst_lag:
+            self._worst_lag = lag
+        if lag > FAITHFUL_LAG_S and self._unfaithful_from is None and world is not None:
+            self._unfaithful_from = world.clock.now().strftime("%H:%M")
+        return lag
+
+    async def _watch_loop(self, every_s: float = 0.2) -> None:
+        """Measures how late the event loop wakes this task: the simulator's own overload."""
+        while True:
+            asked = time.monotonic()
+            await asyncio.sleep(every_s)
+            self._loop_lags.append(max(0.0, time.monotonic() - asked - every_s))
 
     def _cancelled(self) -> int:
         c = self.ledger.counts
@@ -413,3 +492,9 @@ class Simulation:
         while True:
             await asyncio.sleep(every_s)
             on_status(self.status())
+
+
+def _p90(values: list[float]) -> float:
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=10, method="inclusive")[-1]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import typer
 
 from rescue.bootstrap import bootstrap
 from rescue.domain.validation import CHINA_TZ
 from rescue.progress import progress_bar
+from rescue.services.whatif import queueing_figures
+from rescue.services.whatif_record import read_period
 from rescue.settings import Settings
 from rescue.simulator.audit import check_log
 from rescue.simulator.engine import SimTokens, Simulation
@@ -35,6 +37,7 @@ def run_simulate(
     province: str | None,
     station_id: str | None,
     concurrency: int,
+    own_crew_connections: bool = False,
 ) -> int:
     """Runs the scenario; prints a summary and the log check. Exit code 0 when clean."""
     start = datetime.combine(datetime.now(CHINA_TZ).date(), time(0), tzinfo=CHINA_TZ)
@@ -81,9 +84,11 @@ def run_simulate(
         seed=seed,
         speed=speed,
         concurrency=concurrency,
+        own_crew_connections=own_crew_connections,
         status_every_s=10.0,
         on_status=lambda line: typer.echo(str(line)),
     )
+    began = datetime.now(UTC)
     try:
         report = asyncio.run(simulation.run())
     except KeyboardInterrupt:
@@ -99,8 +104,10 @@ def run_simulate(
     app = bootstrap(settings)
     try:
         check = check_log(app.store, van_ids, report.incidents)
+        period = read_period(app.store, began, datetime.now(UTC), with_fixes=False)
     finally:
         app.close()
+    _print_queueing(queueing_figures(period, time_scale=speed))
     if check.problems:
         typer.secho(f"log check: {len(check.problems)} problem(s)", fg=typer.colors.RED)
         for problem in check.problems[:20]:
@@ -111,3 +118,15 @@ def run_simulate(
             f"({check.van_holdings} van assignments checked)"
         )
     return 0 if not check.problems and not report.errors else 1
+
+
+def _print_queueing(figures: dict[str, object]) -> None:
+    """The network's queueing over the run, in simulated minutes (what a what-if compares)."""
+    typer.echo(
+        f"queueing (simulated minutes): {figures['calls']} calls, {figures['queued']} queued, "
+        f"{figures['never_offered']} never offered, {figures['open_at_end']} open at the end; "
+        f"time to dispatch median {figures['time_to_dispatch_median_min']} "
+        f"p90 {figures['time_to_dispatch_p90_min']}; answer to arrival median "
+        f"{figures['answer_to_arrival_median_min']} p90 {figures['answer_to_arrival_p90_min']}; "
+        f"reached within 30 min {figures['within_30_min']}, within 60 {figures['within_60_min']}"
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -19,6 +19,8 @@ import pytest
 from rescue.bootstrap import bootstrap
 from rescue.domain.ids import track_uuid, van_uuid
 from rescue.domain.validation import CHINA_TZ
+from rescue.services.whatif import queueing_figures
+from rescue.services.whatif_record import read_period
 from rescue.settings import Settings
 from rescue.simulator.audit import check_log
 from rescue.simulator.engine import SimReport, Simulation
@@ -145,3 +147,27 @@ def test_the_storm_was_in_henan_and_work_was_spread_over_the_fleet(
         app.close()
     assert len(vans) >= 5  # not one van doing everything
     assert report.counts["declined"] + report.counts["left_unanswered"] > 0
+
+
+def test_the_run_reports_its_lag_and_the_networks_queueing(
+    snowstorm_day: tuple[SimReport, Settings],
+) -> None:
+    report, settings = snowstorm_day
+    # 1. The simulator measured how far behind the simulated clock its people acted.
+    assert report.lag_s is not None and report.lag_s >= 0
+    assert "lag behind the simulated clock" in report.summary()
+    # 2. The record of the run gives the network's queueing figures, in simulated minutes.
+    app = bootstrap(settings, follow=False)
+    try:
+        period = read_period(
+            app.store, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC), with_fixes=False
+        )
+    finally:
+        app.close()
+    figures = queueing_figures(period, time_scale=SPEED)
+    assert figures["calls"] == len(report.incidents)
+    # A call may be cancelled after its van arrived: reached, not completed.
+    assert figures["reached"] >= report.statuses["completed"]
+    assert figures["time_to_dispatch_median_min"] is not None
+    assert figures["answer_to_arrival_median_min"] is not None
+    assert figures["open_at_end"] == 0

@@ -622,6 +622,9 @@ def simulate(
         typer.Option(help="station_out station id", show_default="chosen by the scenario"),
     ] = None,
     concurrency: Annotated[int, typer.Option(help="HTTP requests in flight")] = 16,
+    own_crew_connections: Annotated[
+        bool, typer.Option(help="each crew on a connection of its own, apart from the desk's")
+    ] = False,
 ) -> None:
     """Run a simulated scenario through the HTTP API with real tokens (tokens via --db)."""
     from rescue.simulator.runner import run_simulate
@@ -647,6 +650,7 @@ def simulate(
             province=province,
             station_id=station,
             concurrency=concurrency,
+            own_crew_connections=own_crew_connections,
         )
     )
 

@@ -40,7 +40,7 @@ from rescue.places.network import Network
 from rescue.services.store import RescueStore
 from rescue.services.whatif_record import RecordedCall, RecordedPeriod, read_period
 
-__all__ = ["ReplayedCall", "replay", "summarise", "what_if"]
+__all__ = ["ReplayedCall", "queueing_figures", "replay", "summarise", "what_if"]
 
 # Events at one moment: vans are released before calls are offered, as the
 # server offers queued calls on a release before the next call is taken.
@@ -440,3 +440,29 @@ def what_if(
     changed = network if network is not None else period.network
     replayed = replay(period, changed, table, params, max_dispatch_km)
     return summarise(period, changed, replayed)
+
+
+def queueing_figures(period: RecordedPeriod, time_scale: float = 1.0) -> dict[str, Any]:
+    """How the network coped with the recorded calls: waiting, time to dispatch and to arrival.
+
+    `time_scale` turns recorded minutes into the minutes they stand for: a run
+    of the simulator at speed S records its drives S times shorter than the
+    simulated ones, since events carry the wall clock.
+    """
+    calls = period.calls
+    to_dispatch = [
+        (c.first_offered_at - c.reported_at).total_seconds() / 60 * time_scale
+        for c in calls
+        if c.first_offered_at is not None
+    ]
+    arrivals = [
+        m * time_scale if (m := c.answer_to_arrival_min) is not None else None for c in calls
+    ]
+    figures = _figures(arrivals, sum(c.queued for c in calls))
+    return {
+        **figures,
+        "never_offered": sum(c.first_offered_at is None for c in calls),
+        "open_at_end": sum(c.ended_at is None for c in calls),
+        "time_to_dispatch_median_min": _pct(to_dispatch, 0.5),
+        "time_to_dispatch_p90_min": _pct(to_dispatch, 0.9),
+    }

@@ -233,8 +233,11 @@ def _fixes(
     return tracks
 
 
-def read_period(store: RescueStore, start: datetime, end: datetime) -> RecordedPeriod:
-    """The calls reported in [start, end), the recorded network and shifts, and the GPS."""
+def read_period(
+    store: RescueStore, start: datetime, end: datetime, *, with_fixes: bool = True
+) -> RecordedPeriod:
+    """The calls reported in [start, end), the recorded network and shifts, and the GPS
+    (not read without `with_fixes`: the figures of the record do not need it)."""
     network, shifts = _network(store)
     calls = _calls(store, start, end)
     van_of_track = {track_uuid(v.van_id).hex: v.van_id for v in network.vans}
@@ -246,6 +249,6 @@ def read_period(store: RescueStore, start: datetime, end: datetime) -> RecordedP
         calls=calls,
         network=network,
         shifts=shifts,
-        fixes=_fixes(store, van_of_track, start, end),
+        fixes=_fixes(store, van_of_track, start, end) if with_fixes else {},
         first_decision_at=min(decided, default=None),
     )
