@@ -69,7 +69,7 @@ class CallerKeys:
     """The key table of the store at `url`, used with one master key.
 
     Tables are created on first use. Calls are serialised on one connection
-    (reopened after a PostgreSQL restart); each is one short transaction.
+    (reopened after a PostgreSQL restart); each write is one short transaction.
     """
 
     def __init__(self, url: str) -> None:
@@ -78,17 +78,26 @@ class CallerKeys:
         self._lock = threading.Lock()
         self._conn: Any = None
         self._ready = False
+        # The phone hash's secret and the legacy key: unwrapped once, as a rotation
+        # re-wraps them but never changes them.
+        self._secrets: dict[str, str] = {}
 
     # -- the operations ------------------------------------------------------------
 
     def key_for(self, master_key: str, phone: str) -> tuple[str, str]:
         """The caller's key id and key, created (and wrapped) on their first call."""
         lookup = self.lookup(master_key, phone)
+        select = self._sql("SELECT key_id, wrapped, master FROM caller_keys WHERE lookup = ?")
+        # A caller who called before: one read, without the write lock.
+        with self._transaction(master_key, write=False) as cur:
+            cur.execute(select, (lookup,))
+            row = cur.fetchone()
+        if row is not None:
+            return str(row[0]), self._unwrap(master_key, str(row[1]), str(row[2]))
         with self._transaction(master_key) as cur:
-            cur.execute(
-                self._sql("SELECT key_id, wrapped, master FROM caller_keys WHERE lookup = ?"),
-                (lookup,),
-            )
+            # A key wrapped under a master key the table no longer has would be lost.
+            self._check_master(cur, master_key)
+            cur.execute(select, (lookup,))
             row = cur.fetchone()
             if row is None:
                 key_id, key = uuid.uuid4().hex, AESCipher.create_key(KEY_BYTES)
@@ -109,7 +118,7 @@ class CallerKeys:
 
     def key(self, master_key: str, key_id: str) -> str | None:
         """The key with this id, or None once it was destroyed."""
-        with self._transaction(master_key) as cur:
+        with self._transaction(master_key, write=False) as cur:
             cur.execute(
                 self._sql("SELECT wrapped, master FROM caller_keys WHERE key_id = ?"), (key_id,)
             )
@@ -118,13 +127,11 @@ class CallerKeys:
 
     def legacy_key(self, master_key: str) -> str:
         """The key that sealed values written before per-caller keys (the first master key)."""
-        with self._transaction(master_key) as cur:
-            return self._secret(cur, master_key, "legacy")
+        return self._cached_secret(master_key, "legacy")
 
     def lookup(self, master_key: str, phone: str) -> str:
         """The phone as stored in the table: a keyed hash, useless without the master key."""
-        with self._transaction(master_key) as cur:
-            secret = self._secret(cur, master_key, "lookup")
+        secret = self._cached_secret(master_key, "lookup")
         return hmac.new(secret.encode("ascii"), phone.encode(), hashlib.sha256).hexdigest()
 
     def destroy(self, master_key: str, phone: str) -> int:
@@ -143,7 +150,7 @@ class CallerKeys:
             )
 
     def withheld(self, master_key: str, sealed: str) -> bool:
-        with self._transaction(master_key) as cur:
+        with self._transaction(master_key, write=False) as cur:
             cur.execute(
                 self._sql("SELECT 1 FROM erased_sealed WHERE digest = ?"), (_digest(sealed),)
             )
@@ -202,6 +209,12 @@ class CallerKeys:
                 "last rotated to (`rescue key rotate` prints its fingerprint)"
             )
 
+    def _cached_secret(self, master_key: str, name: str) -> str:
+        if name not in self._secrets:
+            with self._transaction(master_key, write=False) as cur:
+                self._secrets[name] = self._secret(cur, master_key, name)
+        return self._secrets[name]
+
     def _secret(self, cur: Any, master_key: str, name: str) -> str:
         self._check_master(cur, master_key)
         return unwrap(master_key, self._meta(cur, name))
@@ -223,15 +236,28 @@ class CallerKeys:
         return statement if self.sqlite else statement.replace("?", "%s")
 
     @contextmanager
-    def _transaction(self, master_key: str | None) -> Iterator[Any]:
+    def _transaction(self, master_key: str | None, *, write: bool = True) -> Iterator[Any]:
+        """A cursor in one transaction; with `write=False`, plain autocommitted reads.
+
+        Reads do not take SQLite's write lock, so reading a caller never waits
+        for (or holds up) the writers of the log.
+        """
         with self._lock:
             try:
                 if self._conn is None or (not self.sqlite and self._conn.closed):
                     self._conn = connect(self.url)
-                with transaction(self._conn, self.sqlite) as cur:
-                    if not self._ready:
+                if not self._ready:
+                    with transaction(self._conn, self.sqlite) as cur:
                         self._create(cur, master_key)
-                    yield cur
+                if write:
+                    with transaction(self._conn, self.sqlite) as cur:
+                        yield cur
+                else:
+                    cur = self._conn.cursor()
+                    try:
+                        yield cur
+                    finally:
+                        cur.close()
             except _UNREACHABLE as error:
                 if self._conn is not None and not self.sqlite and self._conn.closed:
                     self._conn = None
