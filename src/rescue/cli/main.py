@@ -664,7 +664,10 @@ def sms_gateway(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8025,
     record: Annotated[
-        Path | None, typer.Option(help="also append each message to this JSON-lines file")
+        Path | None,
+        typer.Option(
+            help="also append each message to this JSON-lines file", show_default="not recorded"
+        ),
     ] = None,
 ) -> None:
     """Run a stand-in SMS gateway that records the texts it is sent (RESCUE_SMS_URL=.../send)."""
