@@ -110,6 +110,11 @@ BENCHMARKS: list[Benchmark] = [
         "server memory per 1,000 open sockets vs a bare websockets server",
         "rescue.bench.live_rows:memory_rows",
     ),
+    Benchmark(
+        "webhooks",
+        "webhook deliveries under GPS load vs a bare httpx loop posting the same bodies",
+        "rescue.bench.webhooks:webhook_rows",
+    ),
 ]
 
 

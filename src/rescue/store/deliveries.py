@@ -173,6 +173,12 @@ class DeliveryStore:
             == 1
         )
 
+    def rewind(self, target: str, position: int) -> None:
+        """Sets the cursor back (a benchmark replaying a stretch of the log to a target)."""
+        self._execute(
+            "UPDATE delivery_cursors SET position = ? WHERE target = ?", (position, target)
+        )
+
     # -- webhooks -----------------------------------------------------------------------
 
     def add_webhook(self, row: WebhookRow) -> None:
