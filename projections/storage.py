@@ -75,6 +75,17 @@ class ViewStore:
         for model, key, doc in cur.fetchall():
             yield model, key, orjson.loads(bytes(doc))
 
+    def load_models_named(self, models: Sequence[str]) -> Iterator[tuple[str, str, Doc]]:
+        """The documents of these models only, for a reader that does not keep them itself."""
+        cur = self._live().cursor()
+        marks = ", ".join("?" for _ in models)
+        cur.execute(
+            self._sql(f"SELECT model, key, doc FROM read_models WHERE model IN ({marks})"),
+            tuple(models),
+        )
+        for model, key, doc in cur.fetchall():
+            yield model, key, orjson.loads(bytes(doc))
+
     def save(
         self, expected: int, position: int, changes: Sequence[tuple[str, str, Doc | None]]
     ) -> None:

@@ -16,12 +16,14 @@ from rescue.domain.vocabulary import Role
 from rescue.projections.models import ReadModels
 from rescue.projections.runner import ProjectionRunner
 from rescue.projections.scorecards import FIGURES, By, behind, labels_of, scorecards
+from rescue.projections.storage import ViewStore
 
 router = APIRouter(
     prefix="/api/scorecards", tags=["scorecards"], responses=answers(*SIGNED_IN, 403, 422)
 )
 ReaderDep = Annotated[Principal, roles(Role.OPERATOR, Role.AUDITOR, Role.ADMIN)]
 T = TypeVar("T")
+SCORECARD_MODELS = ("scores", "stations", "vans")
 ByQuery = Annotated[By, Query(description="one row per station or per van")]
 
 
@@ -30,14 +32,33 @@ def _computed(request: Request, compute: Callable[[ReadModels], T]) -> tuple[int
 
     Computed under the runner's lock: the documents change in place while the
     runner applies events, and a figure must not mix two positions. The runner
-    waits meanwhile (a scan of the calls in memory, no I/O).
+    waits meanwhile (a scan of the calls in memory, no I/O). A process that
+    does not run the read models reads them as stored.
     """
     runner: ProjectionRunner = request.app.state.projections
     with runner.lock:
         models = runner.models
-        if models is None:
-            raise HTTPException(503, "read models are loading; retry", headers={"Retry-After": "1"})
-        return models.position, compute(models)
+        if models is not None:
+            return models.position, compute(models)
+    stored = _stored_models(request.app.state.rescue.settings.db)
+    return stored.position, compute(stored)
+
+
+def _stored_models(db: str) -> ReadModels:
+    """The models the scorecards read, as stored by the process that runs the read models.
+
+    With several server processes on one store only one runs them (elected
+    by a lock); the others answer from what it stored, read per request.
+    """
+    store = ViewStore(db)
+    try:
+        models = ReadModels()
+        for model, key, doc in store.load_models_named(SCORECARD_MODELS):
+            models.load(model, key, doc)
+        models.position = store.position()
+        return models
+    finally:
+        store.close()
 
 
 def _epoch(moment: datetime | None) -> float | None:

@@ -235,3 +235,29 @@ def test_models_stored_before_scorecards_are_rebuilt_once(store_url: str) -> Non
             runner._store.close()
         finally:
             store.close()
+
+
+def test_a_server_process_that_does_not_run_the_read_models_answers_from_the_stored_ones(
+    store_url: str,
+) -> None:
+    clock = FakeClock()
+    with served(store_url, clock=clock) as world:
+        a_day_of_calls(world, clock)
+        caught_up(world)
+        params = {"by": "van"}
+        here = world.get("/api/scorecards", "auditor", params=params).json()
+        # 1. This process loses the election: its runner stops and holds no models.
+        runner: ProjectionRunner = world.client.app.state.projections  # type: ignore[attr-defined]
+        with runner.lock:
+            runner._leader = lambda: False  # type: ignore[method-assign]
+            runner.models = None
+        # 2. It answers the same scorecards and lists from what the runner stored.
+        stored = world.get("/api/scorecards", "auditor", params=params)
+        assert stored.status_code == 200, stored.text
+        assert stored.json() == here
+        behind = world.get(
+            "/api/scorecards/incidents",
+            "auditor",
+            params={"by": "van", "key": "V1", "figure": "offers_made"},
+        )
+        assert len(behind.json()["incidents"]) == 4
