@@ -30,6 +30,7 @@ from rescue.api.routers import (
     views,
     webhooks,
 )
+from rescue.api.routers import parts as parts_routes
 from rescue.api.security_headers import SecurityHeaders
 from rescue.bootstrap import bootstrap, start_server_parts
 from rescue.services.clock import Clock, utcnow
@@ -106,4 +107,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     api.include_router(notifications.router)
     api.include_router(webhooks.router)
     api.include_router(customers.router)
+    api.include_router(parts_routes.router)
     return api

@@ -121,6 +121,8 @@ class Recommendation(BaseModel):
     origin: str
     eta_source: str = "default"  # "default" (km x circuity / speed) or the fitted cell used
     eta_band: list[float] | None = None  # [low, high] minutes: the cell's 10th-90th percentile
+    carries_parts: bool = False
+    likely_parts: list[str] = []
 
 
 class IncidentReported(BaseModel):

@@ -290,7 +290,13 @@ class VanAgent:
             await self._say(incident_id, "on site, checking the vehicle")
         work_s = scene_seconds(category, self.rng, scenario.storm_scene_factor if in_storm else 1.0)
         await self.w.clock.sleep(work_s * 0.6)
-        found = diagnosis(category, self.rng, in_storm=in_storm)
+        found = diagnosis(
+            category,
+            self.rng,
+            in_storm=in_storm,
+            model_series=incident.get("vehicle", {}).get("model_series"),
+            on_van=await self._stock(),
+        )
         if not await self._step(incident_id, "diagnose", found):
             return
         await self.w.clock.sleep(work_s * 0.4)
@@ -309,6 +315,13 @@ class VanAgent:
         signed = {"customer_signed": True, "satisfaction": self.rng.choice((3, 4, 4, 5, 5, 5))}
         if await self._step(incident_id, "complete", signed):
             ledger.counts["completed"] += 1
+
+    async def _stock(self) -> dict[str, int]:
+        """What the van carries now (part number -> quantity); nothing if it cannot be read."""
+        response = await self.w.api.get(f"/api/vans/{self.van.van_id}/stock", self.token)
+        if response.status_code != 200:
+            return {}
+        return {line["part_no"]: int(line["qty"]) for line in response.json()}
 
     async def _step(self, incident_id: str, action: str, body: Any = None) -> bool:
         response = await self.api.post(f"/api/incidents/{incident_id}/{action}", self.token, body)

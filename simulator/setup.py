@@ -8,6 +8,7 @@ server may be running meanwhile, it reads other writers' events as they land.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -20,7 +21,13 @@ from rescue.places.network import Network
 from rescue.services.network_import import import_network
 from rescue.simulator.engine import SimTokens
 
-__all__ = ["SIM_ADMIN", "issue_tokens", "load_with_progress", "network_subset"]
+__all__ = [
+    "SIM_ADMIN",
+    "issue_tokens",
+    "load_van_stock",
+    "load_with_progress",
+    "network_subset",
+]
 
 SIM_ADMIN = Actor(role=Role.ADMIN, name="simulator")
 
@@ -81,3 +88,39 @@ def issue_tokens(
     if progress is not None and task is not None:
         progress.advance(task)
     return SimTokens(operator=operator, crews=crews)
+
+
+# What a van is loaded with for each of its capabilities: part number and how many at most.
+# Each part is loaded with probability `share`, so some vans lack a part that others carry
+# and dispatch has to choose between nearer and better equipped.
+VAN_KIT: dict[str, tuple[tuple[str, int], ...]] = {
+    "battery": (("BAT-55", 4), ("BAT-80", 2)),
+    "tire": (("TYR-215", 2), ("TYR-235", 2), ("TYR-255", 1), ("TYR-205", 1)),
+    "repair": (("THM-82", 2), ("HOS-3", 2), ("FUS-15", 10)),
+    "lockout": (("KEY-CR2", 5),),
+}
+
+
+def load_van_stock(
+    app: Rescue,
+    network: Network,
+    actor: Actor = SIM_ADMIN,
+    *,
+    seed: int = 0,
+    share: float = 0.6,
+) -> int:
+    """Loads each van's parts by its capabilities; returns how many vans got parts."""
+    names = app.dispatch.likely_parts.names
+    loaded = 0
+    for van in network.vans:
+        rng = random.Random(f"{seed}:stock:{van.van_id}")
+        lines = [
+            (part_no, names.get(part_no, part_no), rng.randint(1, most))
+            for capability in van.capabilities
+            for part_no, most in VAN_KIT.get(capability, ())
+            if rng.random() < share
+        ]
+        if lines:
+            app.parts.load_van(van.van_id, lines, "loaded at the station", actor)
+            loaded += 1
+    return loaded

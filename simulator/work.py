@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from rescue.domain.likely_parts import LikelyParts
 from rescue.domain.vocabulary import CAPABILITY_FOR_FAULT, Capability, FaultCategory
 from rescue.simulator.scenarios import SCENE_MINUTES
 
@@ -84,9 +85,23 @@ def scene_seconds(category: str, rng: random.Random, factor: float = 1.0) -> flo
     return rng.uniform(lo, hi) * 60.0 * factor
 
 
-def diagnosis(category: str, rng: random.Random, *, in_storm: bool = False) -> dict[str, Any]:
-    """The body of a `diagnose` step for this fault."""
+def diagnosis(
+    category: str,
+    rng: random.Random,
+    *,
+    in_storm: bool = False,
+    model_series: str | None = None,
+    on_van: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """The body of a `diagnose` step for this fault.
+
+    With the vehicle's `model_series`, a battery or tyre is the one the likely-parts table
+    names for that series; a part the van holds (`on_van`: part number -> quantity, taken
+    from as parts are fitted) is fitted from the van.
+    """
     cause, parts, findings = rng.choice(_WORK[category])
+    if model_series is not None and category in _BY_SERIES:
+        parts = [_for_series(category, model_series, part) for part in parts]
     found = [code for code, p in findings if rng.random() < p]
     if in_storm and "environmental" not in found and rng.random() < 0.1:
         found.append("environmental")
@@ -101,8 +116,31 @@ def diagnosis(category: str, rng: random.Random, *, in_storm: bool = False) -> d
                 "system": system,
                 "qty": 1,
                 "original": "non_original_part" not in found,
+                "from_van": _take(on_van, part_no),
             }
             for part_no, name, system in parts
         ],
         "findings": found,
     }
+
+
+# The faults whose part depends on the vehicle: the part the table names for its series.
+_BY_SERIES: dict[str, str] = {F.BATTERY: "BAT-", F.FLAT_TIRE: "TYR-"}
+_TABLE = LikelyParts.load()
+
+
+def _for_series(category: str, series: str, part: tuple[str, str, str]) -> tuple[str, str, str]:
+    part_no, name, system = part
+    if not part_no.startswith(_BY_SERIES[category]):
+        return part
+    likely = _TABLE.for_fault(category, series)
+    if not likely:
+        return part
+    return likely[0], _TABLE.names.get(likely[0], name), system
+
+
+def _take(on_van: dict[str, int] | None, part_no: str) -> bool:
+    if not on_van or on_van.get(part_no, 0) < 1:
+        return False
+    on_van[part_no] -= 1
+    return True

@@ -78,6 +78,11 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("DELETE", "/api/webhooks/{webhook_id}"): {ADM},
     ("GET", "/api/webhooks/{webhook_id}/deliveries"): {ADM},
     ("POST", "/api/customers/lookup"): DESK,
+    ("GET", "/api/vans/{van_id}/stock"): {OP, ADM, CREW},
+    ("POST", "/api/vans/{van_id}/stock"): {ADM},
+    ("GET", "/api/parts/abc"): {OP, AUD, ADM},
+    ("GET", "/api/parts/replenishment"): {OP, AUD, ADM},
+    ("GET", "/api/stats/faults"): {OP, AUD, ADM},
 }
 
 # The WebSocket feeds (not in the OpenAPI document): who may open each.

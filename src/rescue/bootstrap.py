@@ -23,12 +23,15 @@ from rescue.services.customer_records import CustomerRecords
 from rescue.services.delivery import DeliveryWorkers
 from rescue.services.dispatch import DispatchService
 from rescue.services.eta import EtaRefitter, EtaService
+from rescue.services.fault_stats import FaultStats
 from rescue.services.messages import MessageService
 from rescue.services.network import NetworkService
 from rescue.services.outbox import delivery_workers
+from rescue.services.parts import PartsService
 from rescue.services.positions import PositionWriter
 from rescue.services.privacy import PrivacyService
 from rescue.services.queries import IncidentQueries
+from rescue.services.replenishment import PartsPlanner
 from rescue.services.runner import CommandRunner
 from rescue.services.steps import IncidentSteps
 from rescue.services.store import RescueStore
@@ -72,6 +75,9 @@ class Rescue:
     tracking_status: TrackingStatus
     trails: TrackReplay
     customers: CustomerRecords
+    parts: PartsService
+    planner: PartsPlanner
+    fault_stats: FaultStats
 
     def close(self) -> None:
         self.follower.stop()
@@ -130,6 +136,9 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         tracking_status=TrackingStatus(runner, view, settings, clock),
         trails=TrackReplay(runner),
         customers=CustomerRecords(runner, privacy, view, clock),
+        parts=PartsService(runner),
+        planner=PartsPlanner(store, settings, clock),
+        fault_stats=FaultStats(store),
     )
 
 

@@ -33,6 +33,23 @@ class Settings(BaseSettings):
     circuity: float = Field(1.3, ge=1.0, description="road km per straight-line km")
     speed_kmh: float = Field(50.0, gt=0, description="average rescue driving speed")
     max_dispatch_km: float = Field(500.0, gt=0, description="vans further away are not candidates")
+    likely_parts: Path | None = Field(
+        None, description="JSON table of likely parts by fault and model series (default: shipped)"
+    )
+    parts_margin_min: float = Field(
+        15.0, ge=0, description="a van carrying the likely parts goes first if at most this later"
+    )
+    parts_candidates: int = Field(
+        15, ge=1, le=200, description="nearest vans whose stock is checked for the likely parts"
+    )
+
+    # Spare parts: ABC classes and the (T, S) ordering policy (rescue.domain.replenishment)
+    abc_a_share: float = Field(0.80, gt=0, le=1, description="class A: the first ~80% of value")
+    abc_b_share: float = Field(0.95, gt=0, le=1, description="class B: up to ~95% of value")
+    review_days: int = Field(7, ge=1, le=365, description="T: days between stock reviews")
+    lead_time_days: int = Field(3, ge=0, le=365, description="days from order to parts on hand")
+    service_level: float = Field(0.95, ge=0.5, lt=1, description="target chance of no stock-out")
+    forecast_alpha: float = Field(0.3, gt=0, le=1, description="smoothing weight of the newest day")
 
     # Travel times learned from completed trips (rescue.services.eta)
     eta_min_trips: int = Field(

@@ -10,6 +10,7 @@ import { showScorecards } from "./scorecards.js";
 import { signIn } from "./signin.js";
 import { stamp } from "./timefmt.js";
 import { incidentSpan, loadTrail, TrailLayer } from "./trail.js";
+import { showPartsPlan } from "./partsplan.js";
 
 const config = await loadConfig();
 initLang();
@@ -323,15 +324,27 @@ function decisionTable(decision) {
       decision.decided_at ? ` · ${stamp(decision.decided_at)}` : "",
     ].join("")),
     decision.params ? h("p", { class: "hint" }, Object.entries(decision.params).map(([k, v]) => `${k}=${v}`).join(" · ")) : null,
+    partsNote(decision.parts),
     candidates.length
       ? h("table", { class: "candidates" },
         h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, t("rec.van")), h("th", {}, t("rec.station")),
-          h("th", {}, t("rec.distance")), h("th", {}, t("rec.eta")), h("th", {}, t("audit.origin")))),
+          h("th", {}, t("rec.distance")), h("th", {}, t("rec.eta")), h("th", {}, t("audit.origin")),
+          decision.parts ? h("th", {}, t("audit.carries_parts")) : null)),
         h("tbody", {}, candidates.map((c, i) => h("tr", { class: c.van_id === decision.chosen_van_id ? "chosen" : "" },
           h("td", {}, String(i + 1)), h("td", { class: "mono" }, c.van_id), h("td", { class: "mono" }, c.station_id),
           h("td", {}, `${Number(c.distance_km).toFixed(2)} km`), h("td", {}, `${Number(c.eta_min).toFixed(0)} min`),
-          h("td", {}, t(`origin.${c.origin}`))))))
+          h("td", {}, t(`origin.${c.origin}`)),
+          decision.parts ? h("td", { class: "carries" }, c.carries_parts ? "✓" : "–") : null))))
       : h("p", {}, t("audit.no_candidates")));
+}
+
+// The parts side of a dispatch decision: the likely parts, the margin, and why a carrying
+// van went ahead of a nearer one.
+function partsNote(parts) {
+  if (!parts || !parts.likely_parts?.length) return null;
+  return h("p", { class: "parts-note" },
+    `${t("audit.likely_parts")}: ${parts.likely_parts.join(", ")} · ${t("audit.parts_margin")}: ${parts.margin_min} min`,
+    parts.why ? h("span", { class: "why" }, ` · ${parts.why}`) : null);
 }
 
 function renderDecisions() {
@@ -432,3 +445,6 @@ onLangChange(() => {
 const wanted = new URLSearchParams(location.search).get("incident");
 if (wanted) openIncident(wanted);
 document.body.dataset.ready = "true";
+
+// The spare-parts plan and the fault statistics, below the incident.
+showPartsPlan(api);

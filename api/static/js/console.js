@@ -12,6 +12,7 @@ import { clock, duration, since } from "./timefmt.js";
 import { attachTrailPanel } from "./trail.js";
 import { TrackingLinks } from "./tracking_panel.js";
 import { attachCustomerRecord } from "./customer_record.js";
+import { loadStock, renderStock } from "./vanstock.js";
 
 const MAX_ALERTS = 100;
 
@@ -500,7 +501,9 @@ function showRecommendations(reported) {
       h("td", {}, vanName(rec.van_id)),
       h("td", {}, station ? station.name : rec.station_id),
       h("td", {}, `${rec.distance_km.toFixed(1)} km`),
-      h("td", {}, `${Math.round(rec.eta_min)} min`));
+      h("td", {}, `${Math.round(rec.eta_min)} min`),
+      h("td", { class: "carries", title: (rec.likely_parts || []).join(", ") },
+        rec.likely_parts?.length ? (rec.carries_parts ? "✓" : "–") : ""));
   }));
   $(".rec-none", panel).hidden = recs.length > 0;
   $(".dispatch-result", panel).textContent = "";
@@ -672,3 +675,19 @@ onLangChange(() => {
 });
 
 document.body.dataset.ready = "true";
+
+// -- a van's parts ------------------------------------------------------------------------
+// Choosing a van in the list shows what it carries.
+async function showVanStock(vanId) {
+  $("#van-stock-panel").hidden = false;
+  $("#van-stock-van").textContent = vanName(vanId);
+  try {
+    renderStock($("#van-stock"), await loadStock(api, vanId));
+  } catch (error) {
+    $("#van-stock").textContent = errorText(error);
+  }
+}
+$("#van-list").addEventListener("click", (event) => {
+  const row = event.target.closest("tr[data-van-id]");
+  if (row) showVanStock(row.dataset.vanId);
+});

@@ -8,6 +8,7 @@ import { initLang, onLangChange, reasons, t } from "./i18n.js";
 import { Outbox } from "./outbox.js";
 import { signIn } from "./signin.js";
 import { clock, duration } from "./timefmt.js";
+import { loadStock, renderStock } from "./vanstock.js";
 
 const FINDINGS = [
   "missed_maintenance", "modified", "accident", "manual_maintenance", "wear_consumable", "misuse",
@@ -44,6 +45,7 @@ const outbox = new Outbox({
     renderChats();
   },
   onSent: (item, result) => {
+    if (item.type === "step" && item.action === "diagnose") refreshStock();
     if (item.type === "step" && result && state.job && result.incident_id === state.job.incident_id) {
       Object.assign(state.job, result);
       if (item.action === "decline" || result.status === "completed") state.job = null;
@@ -344,19 +346,30 @@ $("#do-decline").addEventListener("click", () => {
 $("#do-depart").addEventListener("click", () => step("depart"));
 $("#do-arrive").addEventListener("click", () => step("arrive"));
 
-function addPart() {
+function addPart(picked = null) {
   const row = h("tr", {},
-    h("td", {}, h("input", { name: "part_no", class: "mono", "aria-label": t("part.no") })),
-    h("td", {}, h("input", { name: "name", "aria-label": t("part.name") })),
+    h("td", {}, h("input", { name: "part_no", class: "mono", "aria-label": t("part.no"), value: picked?.part_no })),
+    h("td", {}, h("input", { name: "name", "aria-label": t("part.name"), value: picked?.name })),
     h("td", {}, h("select", { name: "system", "aria-label": t("part.system") },
       h("option", { value: "engine" }, t("part.engine")), h("option", { value: "other" }, t("part.other")))),
     h("td", {}, h("input", { name: "qty", type: "number", min: "1", value: "1", class: "short", "aria-label": t("part.qty") })),
     h("td", {}, h("input", { name: "original", type: "checkbox", checked: true, "aria-label": t("part.original") })),
+    h("td", {}, h("input", { name: "from_van", type: "checkbox", checked: Boolean(picked), "aria-label": t("part.from_van") })),
     h("td", {}, h("button", { type: "button", class: "dismiss", "aria-label": t("part.remove"),
                               onclick: () => row.remove() }, "×")));
   $("#parts").appendChild(row);
 }
-$("#add-part").addEventListener("click", addPart);
+$("#add-part").addEventListener("click", () => addPart());
+
+// The van's own stock, to pick fitted parts from; fetched again after each diagnosis.
+async function refreshStock() {
+  try {
+    renderStock($("#van-stock"), await loadStock(api, vanId), { onPick: (line) => addPart(line) });
+  } catch {
+    // offline: the list shown last stays
+  }
+}
+refreshStock();
 
 function renderFindings() {
   const checked = new Set($$("#findings input:checked").map((input) => input.value));
@@ -380,6 +393,7 @@ $("#diagnose-form").addEventListener("submit", (event) => {
     system: row.querySelector("[name=system]").value,
     qty: Number(row.querySelector("[name=qty]").value || 1),
     original: row.querySelector("[name=original]").checked,
+    from_van: row.querySelector("[name=from_van]").checked,
   })).filter((part) => part.part_no || part.name);
   const findings = $$("#findings input:checked").map((input) => input.value);
   step("diagnose", { cause, parts, findings });

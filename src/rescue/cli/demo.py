@@ -30,7 +30,7 @@ from rescue.simulator.engine import Simulation, StatusLine
 from rescue.simulator.network import build_network
 from rescue.simulator.scenarios import CrewBehaviour, ordinary_day
 from rescue.simulator.server import ServerProcesses, ServerThread
-from rescue.simulator.setup import issue_tokens, load_with_progress
+from rescue.simulator.setup import issue_tokens, load_van_stock, load_with_progress
 from rescue.simulator.sms_gateway import StandInGateway
 from rescue.store.privacy import load_or_create_key
 
@@ -77,6 +77,9 @@ def run_demo(
     try:
         with progress_bar() as progress:
             stations, vans = load_with_progress(rescue, network, admin, progress=progress)
+            # Parts on the vans, so crews fit from stock and dispatch weighs who carries what.
+            if vans:
+                load_van_stock(rescue, network, admin)
             sim_tokens = issue_tokens(
                 rescue,
                 [v.van_id for v in network.vans if v.van_id != human_van],

@@ -14,6 +14,7 @@ import typer
 from rescue.cli.audit import audit_cli
 from rescue.cli.eta import eta_cli
 from rescue.cli.options import DbOption, setting_default
+from rescue.cli.parts import parts_cli
 from rescue.cli.whatif import whatif_command
 from rescue.domain.actors import Actor
 from rescue.domain.errors import RescueError
@@ -45,6 +46,7 @@ app.command("whatif")(whatif_command)
 
 _DEFAULTS = Settings.model_fields
 _default = setting_default
+app.add_typer(parts_cli, name="parts")
 
 WorkersOption = Annotated[
     int | None,

@@ -17,6 +17,7 @@ from rescue.domain.errors import Conflict, Invalid
 from rescue.domain.idempotency import IdempotencyKey, Result
 from rescue.domain.ids import van_uuid
 from rescue.domain.incidents import Incident
+from rescue.domain.likely_parts import LikelyParts, PartsRanking, rank_by_parts
 from rescue.domain.priority import SafetyFacts, priority_for, priority_reasons
 from rescue.domain.vans import Van
 from rescue.domain.vocabulary import CAPABILITY_FOR_FAULT, FaultCategory, IncidentStatus
@@ -24,6 +25,7 @@ from rescue.services.board import LiveBoard
 from rescue.services.clock import Clock
 from rescue.services.eta import EtaService
 from rescue.services.jsonable import jsonable
+from rescue.services.parts import load_stocks
 from rescue.services.runner import CommandRunner, Decision
 from rescue.services.tracking_links import TrackingLinks
 from rescue.settings import Settings
@@ -51,6 +53,7 @@ class DispatchService:
         self.etas = etas
         # Issues the customer's tracking link with the incident's first offer.
         self.links = links
+        self.likely_parts = LikelyParts.load(settings.likely_parts)
 
     # -- commands -------------------------------------------------------------------
 
@@ -76,7 +79,7 @@ class DispatchService:
                 capability=capability.value,
                 actor=actor.as_dict(),
             )
-            recommendations = self.recommend(incident)
+            recommendations = self.rank(incident)
             return [incident], Result(
                 {
                     "incident_id": str(incident.id),
@@ -84,7 +87,7 @@ class DispatchService:
                     "priority": incident.priority,
                     "priority_reasons": incident.priority_reasons,
                     "capability": incident.capability,
-                    "recommendations": [c.as_dict() for c in recommendations],
+                    "recommendations": recommendations.as_dicts(),
                 },
                 created=True,
             )
@@ -183,17 +186,33 @@ class DispatchService:
     # -- choosing a van ---------------------------------------------------------------
 
     def recommend(self, incident: Incident) -> list[Candidate]:
-        """The nearest capable free vans for an incident, within the dispatch range."""
+        """The capable free vans for an incident, within the dispatch range, in offer order."""
+        return self.rank(incident).candidates
+
+    def rank(self, incident: Incident) -> PartsRanking:
+        """The nearest capable free vans, a van carrying the fault's likely parts counting
+        the parts margin nearer (rescue.domain.likely_parts)."""
+        likely = self.likely_parts.for_fault(
+            str(incident.fault.get("category")), incident.vehicle.get("model_series")
+        )
+        k = self.params.k
+        # A carrying van may be further down the nearest-van list than the first k.
+        wide = max(k, self.settings.parts_candidates) if likely else k
         index = self.board.fleet_index(self.clock(), self.params)
         candidates = index.nearest(
             incident.location["lat"],
             incident.location["lon"],
             incident.capability,
-            k=self.params.k,
+            k=wide,
             exclude=incident.declined_van_ids,
         )
         in_range = [c for c in candidates if c.distance_km <= self.settings.max_dispatch_km]
-        return self._with_etas(in_range, incident)
+        candidates = self._with_etas(in_range, incident)
+        carries: dict[str, bool] = {}
+        if likely and candidates:
+            stocks = load_stocks(self.runner, [c.van_id for c in candidates])
+            carries = {van_id: stock.carries(likely) for van_id, stock in stocks.items()}
+        return rank_by_parts(candidates, carries, likely, self.settings.parts_margin_min, k)
 
     def _with_etas(self, candidates: list[Candidate], incident: Incident) -> list[Candidate]:
         if self.etas is None:
@@ -202,10 +221,10 @@ class DispatchService:
         return self.etas.annotate(candidates, site["lat"], site["lon"], self.clock())
 
     def plan_offer(self, incident: Incident, actor: Actor, mode: str) -> list[Aggregate]:
-        """Offers the incident to the nearest capable free van, or queues it."""
-        candidates = self.recommend(incident)
-        decision = self._decision(incident, candidates, mode, None)
-        for candidate in candidates:
+        """Offers the incident to the first capable free van of the ranking, or queues it."""
+        ranking = self.rank(incident)
+        decision = self._decision(incident, ranking, mode, None)
+        for candidate in ranking.candidates:
             van = self.runner.van(candidate.van_id)
             # The live view may be a moment behind; the aggregate decides.
             if not van.is_free or incident.capability not in van.capabilities:
@@ -215,7 +234,7 @@ class DispatchService:
         return [incident]
 
     def _decision(
-        self, incident: Incident, candidates: list[Candidate], mode: str, reason: str | None
+        self, incident: Incident, ranking: PartsRanking, mode: str, reason: str | None
     ) -> dict[str, Any]:
         """What an auditor needs to see why this van was chosen: inputs and the ranked list."""
         return {
@@ -235,7 +254,8 @@ class DispatchService:
                     self.etas.reference() if self.etas is not None else {"source": "default"}
                 ),
             },
-            "candidates": [c.as_dict() for c in candidates],
+            "candidates": ranking.as_dicts(),
+            "parts": ranking.record(),
         }
 
     def _offer_to(
@@ -281,7 +301,7 @@ class DispatchService:
             )
         if not van.is_free:
             raise Conflict(f"van {van_id} is {van.status.value}, not available", van.as_public())
-        recommended = self.recommend(incident)
+        recommended = self.rank(incident)
         snapshot = self.board.van_snapshot(van_id) or self._home_snapshot(van)
         # Measured by the dispatch rule itself, so the recorded distance and ETA
         # mean the same as the recommended candidates'.

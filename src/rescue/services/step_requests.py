@@ -56,6 +56,7 @@ class Part(Strict):
     system: Literal["engine", "other"]
     qty: int = Field(ge=1, le=1000)
     original: bool
+    from_van: bool = False  # taken from the van's own stock
 
 
 class Diagnose(Strict):

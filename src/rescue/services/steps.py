@@ -24,6 +24,7 @@ from rescue.domain.incidents import Incident
 from rescue.domain.vocabulary import Role
 from rescue.services.aftersales import AfterSales
 from rescue.services.dispatch import DispatchService
+from rescue.services.parts import fit_from_van
 from rescue.services.runner import CommandRunner, Decision
 from rescue.services.step_requests import (
     Accept,
@@ -89,10 +90,16 @@ def _arrive(call: StepCall) -> list[Aggregate]:
 
 def _diagnose(call: StepCall) -> list[Aggregate]:
     data = call.data
-    call.incident.diagnose(
-        call.van_id, data["cause"], data.get("parts", []), data.get("findings", []), call.actor
-    )
-    return []
+    earlier = call.incident.diagnosis["parts"] if call.incident.diagnosis else None
+    # `from_van` is recorded only for a part that came off the van's stock.
+    parts = [p if p.get("from_van") else _without_from_van(p) for p in data.get("parts", [])]
+    call.incident.diagnose(call.van_id, data["cause"], parts, data.get("findings", []), call.actor)
+    # Parts fitted from the van come off its stock in the same transaction.
+    return fit_from_van(call.steps.runner, call.incident, earlier, call.van_id, call.actor)
+
+
+def _without_from_van(part: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in part.items() if k != "from_van"}
 
 
 def _resolve(call: StepCall) -> list[Aggregate]:

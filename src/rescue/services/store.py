@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import Mapper
 
 from rescue.domain.access import Account
+from rescue.domain.parts import VanStock
 from rescue.domain.stations import Station
 from rescue.domain.tracks import VanTrack
 from rescue.domain.vans import Van
@@ -27,7 +28,7 @@ from rescue.store.recorders import EventRow, RowRecorder, event_rows
 class RescueStore(Application[UUID]):
     name = APPLICATION_NAME
     mapper: FastPositionMapper  # built by construct_mapper
-    snapshotting_intervals = {Van: 50, VanTrack: 200, Station: 50, Account: 50}  # noqa: RUF012
+    snapshotting_intervals = {Van: 50, VanTrack: 200, Station: 50, Account: 50, VanStock: 50}  # noqa: RUF012
 
     def __init__(self, db: str) -> None:
         super().__init__(env=store_env(db))

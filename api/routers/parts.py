@@ -1,0 +1,156 @@
+"""Spare parts: what each van carries, and the station staff loading and unloading it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from rescue.api.deps import (
+    AdminDep,
+    AnyRoleDep,
+    AppDep,
+    IdempotencyHeader,
+    require_own_van,
+    roles,
+)
+from rescue.api.replies import run_command
+from rescue.api.responses import SIGNED_IN, answers
+from rescue.domain.access import Principal
+from rescue.domain.vocabulary import Role
+from rescue.services.step_requests import ShortText
+
+router = APIRouter(prefix="/api", tags=["parts"])
+
+PartNo = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class ChangeStock(BaseModel):
+    """Parts loaded onto a van (`delta > 0`) or taken off it (`delta < 0`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    part_no: PartNo
+    name: ShortText | None = None
+    delta: int = Field(ge=-10_000, le=10_000)
+    reason: ShortText
+    kind: Literal["restocked", "written_off", "returned"] | None = Field(
+        None,
+        description="restocked for delta > 0; written_off (default) or returned for delta < 0",
+    )
+
+
+class StockLine(BaseModel):
+    part_no: str
+    name: str
+    qty: int
+
+
+@router.get("/vans/{van_id}/stock", responses=answers(*SIGNED_IN, 403, 404))
+def van_stock(van_id: str, app: AppDep, principal: AnyRoleDep) -> list[StockLine]:
+    """The parts on a van now (operator, admin, the crew of that van)."""
+    if principal.role not in (Role.OPERATOR, Role.ADMIN, Role.CREW):
+        raise HTTPException(403, "this needs the operator, admin or crew role")
+    require_own_van(principal, van_id)
+    return [StockLine(**line) for line in app.parts.stock(van_id)]
+
+
+@router.post("/vans/{van_id}/stock", responses=answers(*SIGNED_IN, 403, 404, 409, 422))
+def change_stock(
+    van_id: str,
+    body: ChangeStock,
+    request: Request,
+    app: AppDep,
+    admin: AdminDep,
+    key: IdempotencyHeader = None,
+) -> JSONResponse:
+    """Loads parts onto a van or takes them off: restocked, written off or returned (admin).
+    Taking off more than the van holds is refused with 409 and the stock as it is."""
+    return run_command(
+        request,
+        admin,
+        key,
+        body,
+        lambda data, idem: app.parts.adjust(
+            van_id,
+            data["part_no"],
+            data["name"],
+            data["delta"],
+            data["reason"],
+            data["kind"],
+            admin.actor,
+            idem,
+        ),
+    )
+
+
+# -- the plan ---------------------------------------------------------------------------------
+
+PlanDep = Annotated[Principal, roles(Role.OPERATOR, Role.AUDITOR, Role.ADMIN)]
+From = Annotated[datetime | None, Query(alias="from", description="ISO-8601 with an offset")]
+To = Annotated[datetime | None, Query(alias="to", description="ISO-8601 with an offset; excluded")]
+
+
+def period(start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """A period's bounds, each with its offset; 422 for a naive time or an empty period."""
+    for name, moment in (("from", start), ("to", end)):
+        if moment is not None and moment.tzinfo is None:
+            raise HTTPException(
+                422,
+                [{"loc": ["query", name], "msg": "include an offset such as Z or +08:00",
+                  "type": "value_error"}],
+            )  # fmt: skip
+    if start is not None and end is not None and end <= start:
+        raise HTTPException(
+            422, [{"loc": ["query", "to"], "msg": "to must be after from", "type": "value_error"}]
+        )
+    return start, end
+
+
+class AbcLine(BaseModel):
+    part_no: str
+    name: str
+    class_: str = Field(alias="class")
+    qty: int
+    consumption_value: float
+    share: float
+    unit_cost: float | None
+
+
+@router.get("/parts/abc", responses=answers(*SIGNED_IN, 403, 422), response_model_by_alias=True)
+def parts_abc(app: AppDep, _: PlanDep, start: From = None, end: To = None) -> list[AbcLine]:
+    """ABC classes of the parts fitted from vans over the period, by consumption value
+    (operator, auditor, admin)."""
+    return [AbcLine(**row) for row in app.planner.abc(*period(start, end))]
+
+
+@router.get("/parts/replenishment", responses=answers(*SIGNED_IN, 403, 422))
+def parts_replenishment(
+    app: AppDep,
+    _: PlanDep,
+    station_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[dict[str, Any]]:
+    """The (T, S) plan per station and part: stock on hand on the station's vans, forecast
+    demand over the review period and lead time, order-up-to level S and the order quantity,
+    with the forecast's error on the last held-out week (operator, auditor, admin)."""
+    return app.planner.replenishment(station_id)
+
+
+# -- fault statistics ---------------------------------------------------------------------------
+
+
+@router.get("/stats/faults", responses=answers(*SIGNED_IN, 403, 422))
+def fault_statistics(
+    app: AppDep,
+    _: PlanDep,
+    by: Annotated[Literal["model_series", "category", "part_no"], Query()] = "model_series",
+    start: From = None,
+    end: To = None,
+) -> dict[str, Any]:
+    """Faults per model series, fault category or fitted part number and month, with the
+    vehicles' mean months and km in service and the share of settled repairs that went to
+    the maker under warranty (operator, auditor, admin)."""
+    return app.fault_stats.by(by, *period(start, end))
