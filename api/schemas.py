@@ -123,6 +123,7 @@ class Recommendation(BaseModel):
     eta_band: list[float] | None = None  # [low, high] minutes: the cell's 10th-90th percentile
     carries_parts: bool = False
     likely_parts: list[str] = []
+    maintenance_due: bool = False
 
 
 class IncidentReported(BaseModel):

@@ -19,7 +19,7 @@ from rescue.simulator.engine import SimTokens, Simulation
 from rescue.simulator.network import build_network
 from rescue.simulator.scenarios import named_scenario
 from rescue.simulator.server import ServerThread
-from rescue.simulator.setup import issue_tokens, load_with_progress
+from rescue.simulator.setup import issue_tokens, load_van_stock, load_with_progress
 
 __all__ = ["run_simulate"]
 
@@ -53,7 +53,10 @@ def run_simulate(
     try:
         with progress_bar() as progress:
             if not app.view.stations:
-                load_with_progress(app, build_network(), progress=progress)
+                network = build_network()
+                load_with_progress(app, network, progress=progress)
+                # Parts on the vans, so crews fit from stock and the log has consumption.
+                load_van_stock(app, network, seed=seed)
             van_ids = sorted(app.view.vans)
             tokens: SimTokens = issue_tokens(app, van_ids, progress=progress)
     finally:

@@ -83,6 +83,9 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/parts/abc"): {OP, AUD, ADM},
     ("GET", "/api/parts/replenishment"): {OP, AUD, ADM},
     ("GET", "/api/stats/faults"): {OP, AUD, ADM},
+    ("GET", "/api/maintenance/vans"): {OP, AUD, ADM},
+    ("GET", "/api/vans/{van_id}/maintenance"): {OP, AUD, ADM},
+    ("POST", "/api/vans/{van_id}/maintenance"): {ADM},
 }
 
 # The WebSocket feeds (not in the OpenAPI document): who may open each.

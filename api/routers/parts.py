@@ -154,3 +154,55 @@ def fault_statistics(
     vehicles' mean months and km in service and the share of settled repairs that went to
     the maker under warranty (operator, auditor, admin)."""
     return app.fault_stats.by(by, *period(start, end))
+
+
+# -- the vans' own maintenance ---------------------------------------------------------------
+
+
+class RecordService(BaseModel):
+    """A van's own service done now; optionally a new interval."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: ShortText
+    interval_km: float | None = Field(None, gt=0, le=1_000_000)
+
+
+@router.get("/maintenance/vans", responses=answers(*SIGNED_IN, 403, 422))
+def vans_due(
+    app: AppDep,
+    _: PlanDep,
+    within_km: Annotated[float | None, Query(ge=0, le=1_000_000)] = None,
+) -> list[dict[str, Any]]:
+    """Vans due for their own service within `within_km` (default from settings) or past due,
+    with the distance driven by their GPS tracks (operator, auditor, admin)."""
+    limit = app.settings.service_due_within_km if within_km is None else within_km
+    return app.upkeep.due_list(limit)
+
+
+@router.get("/vans/{van_id}/maintenance", responses=answers(*SIGNED_IN, 403, 404))
+def van_maintenance(van_id: str, app: AppDep, _: PlanDep) -> dict[str, Any]:
+    """One van's distance driven, last service and what is left of its interval."""
+    app.runner.van(van_id)
+    return app.upkeep.status(van_id)
+
+
+@router.post("/vans/{van_id}/maintenance", responses=answers(*SIGNED_IN, 403, 404, 422))
+def record_van_service(
+    van_id: str,
+    body: RecordService,
+    request: Request,
+    app: AppDep,
+    admin: AdminDep,
+    key: IdempotencyHeader = None,
+) -> JSONResponse:
+    """Records that the van was serviced now (admin): its interval starts again."""
+    return run_command(
+        request,
+        admin,
+        key,
+        body,
+        lambda data, idem: app.upkeep.record_service(
+            van_id, data["note"], data["interval_km"], admin.actor, idem
+        ),
+    )

@@ -41,6 +41,7 @@ from rescue.services.track_replay import TrackReplay
 from rescue.services.trackers import TrackerService
 from rescue.services.tracking_links import TrackingLinks
 from rescue.services.tracking_status import TrackingStatus
+from rescue.services.upkeep import UpkeepService
 from rescue.services.webhooks import WebhookService
 from rescue.settings import Settings
 from rescue.store.caller_keys import CallerKeys
@@ -78,6 +79,7 @@ class Rescue:
     parts: PartsService
     planner: PartsPlanner
     fault_stats: FaultStats
+    upkeep: UpkeepService
 
     def close(self) -> None:
         self.follower.stop()
@@ -112,7 +114,10 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
     queries = IncidentQueries(runner, privacy)
     etas = EtaService(runner, settings, clock)
     links = TrackingLinks(runner, settings, clock, view)
-    dispatch = DispatchService(runner, view, settings, privacy, clock, etas, links=links)
+    upkeep = UpkeepService(runner, store, settings.service_interval_km, clock)
+    dispatch = DispatchService(
+        runner, view, settings, privacy, clock, etas, links=links, upkeep=upkeep
+    )
     aftersales = AfterSales(runner, queries, settings, clock)
     return Rescue(
         settings=settings,
@@ -139,6 +144,7 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         parts=PartsService(runner),
         planner=PartsPlanner(store, settings, clock),
         fault_stats=FaultStats(store),
+        upkeep=upkeep,
     )
 
 

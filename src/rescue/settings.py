@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     lead_time_days: int = Field(3, ge=0, le=365, description="days from order to parts on hand")
     service_level: float = Field(0.95, ge=0.5, lt=1, description="target chance of no stock-out")
     forecast_alpha: float = Field(0.3, gt=0, le=1, description="smoothing weight of the newest day")
+    service_interval_km: float = Field(
+        10_000.0, gt=0, description="a van is due for its own service after this distance"
+    )
+    service_due_within_km: float = Field(
+        500.0, ge=0, description="the console's due list shows vans due within this distance"
+    )
 
     # Travel times learned from completed trips (rescue.services.eta)
     eta_min_trips: int = Field(

@@ -103,6 +103,7 @@ def test_the_crew_fits_a_part_from_the_van_and_the_console_sees_the_stock_drop(
             shown = console.locator('#van-stock tr[data-part-no="BAT-55"]')
             expect(shown).to_contain_text("蓄电池 55Ah", timeout=WAIT_MS)
             expect(shown.locator("td").nth(2)).to_have_text("1")
+            expect(console.locator("#vans-due")).to_have_attribute("data-loaded", "true")
             screenshot(console, "console-van-stock")
             # 6. The auditor's page shows the battery in the ABC table, the plan for HQ's
             #    station and the fault chart.

@@ -13,6 +13,7 @@ import { attachTrailPanel } from "./trail.js";
 import { TrackingLinks } from "./tracking_panel.js";
 import { attachCustomerRecord } from "./customer_record.js";
 import { loadStock, renderStock } from "./vanstock.js";
+import { showDueList } from "./maintenance.js";
 
 const MAX_ALERTS = 100;
 
@@ -503,7 +504,8 @@ function showRecommendations(reported) {
       h("td", {}, `${rec.distance_km.toFixed(1)} km`),
       h("td", {}, `${Math.round(rec.eta_min)} min`),
       h("td", { class: "carries", title: (rec.likely_parts || []).join(", ") },
-        rec.likely_parts?.length ? (rec.carries_parts ? "✓" : "–") : ""));
+        rec.likely_parts?.length ? (rec.carries_parts ? "✓" : "–") : "",
+        rec.maintenance_due ? h("span", { class: "service-due", title: t("upkeep.past_due") }, " ⚠") : null));
   }));
   $(".rec-none", panel).hidden = recs.length > 0;
   $(".dispatch-result", panel).textContent = "";
@@ -691,3 +693,7 @@ $("#van-list").addEventListener("click", (event) => {
   const row = event.target.closest("tr[data-van-id]");
   if (row) showVanStock(row.dataset.vanId);
 });
+
+// Vans due for their own service, refreshed every few minutes.
+showDueList(api);
+setInterval(() => showDueList(api), 300_000);

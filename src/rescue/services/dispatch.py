@@ -28,6 +28,7 @@ from rescue.services.jsonable import jsonable
 from rescue.services.parts import load_stocks
 from rescue.services.runner import CommandRunner, Decision
 from rescue.services.tracking_links import TrackingLinks
+from rescue.services.upkeep import UpkeepService
 from rescue.settings import Settings
 from rescue.store.privacy import PersonalData
 
@@ -42,6 +43,7 @@ class DispatchService:
         clock: Clock,
         etas: EtaService | None = None,
         links: TrackingLinks | None = None,
+        upkeep: UpkeepService | None = None,
     ) -> None:
         self.runner = runner
         self.board = board
@@ -54,6 +56,8 @@ class DispatchService:
         # Issues the customer's tracking link with the incident's first offer.
         self.links = links
         self.likely_parts = LikelyParts.load(settings.likely_parts)
+        # The vans' own maintenance: a van past its service interval is flagged.
+        self.upkeep = upkeep
 
     # -- commands -------------------------------------------------------------------
 
@@ -87,7 +91,7 @@ class DispatchService:
                     "priority": incident.priority,
                     "priority_reasons": incident.priority_reasons,
                     "capability": incident.capability,
-                    "recommendations": recommendations.as_dicts(),
+                    "recommendations": self._candidate_dicts(recommendations),
                 },
                 created=True,
             )
@@ -214,6 +218,12 @@ class DispatchService:
             carries = {van_id: stock.carries(likely) for van_id, stock in stocks.items()}
         return rank_by_parts(candidates, carries, likely, self.settings.parts_margin_min, k)
 
+    def _candidate_dicts(self, ranking: PartsRanking) -> list[dict[str, Any]]:
+        """The ranked candidates as recorded and shown, each saying if it is past its service."""
+        rows = ranking.as_dicts()
+        due = self.upkeep.past_due([r["van_id"] for r in rows]) if self.upkeep else set()
+        return [{**r, "maintenance_due": r["van_id"] in due} for r in rows]
+
     def _with_etas(self, candidates: list[Candidate], incident: Incident) -> list[Candidate]:
         if self.etas is None:
             return candidates
@@ -254,7 +264,7 @@ class DispatchService:
                     self.etas.reference() if self.etas is not None else {"source": "default"}
                 ),
             },
-            "candidates": ranking.as_dicts(),
+            "candidates": self._candidate_dicts(ranking),
             "parts": ranking.record(),
         }
 
