@@ -99,7 +99,9 @@ class PersonalData:
         cipher = self._require()
         if sealed.startswith(PER_CALLER + ":"):
             _, key_id, body = sealed.split(":", 2)
-            key = self.keys.key(self.master, key_id) if self.keys else None
+            if self.keys is None:
+                raise MissingKey("a value sealed per caller is opened with the store's key table")
+            key = self.keys.key(self.master, key_id)
             if key is None:
                 return erased_caller()
             return _opened(_cipher(key), body)
