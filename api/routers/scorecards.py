@@ -16,7 +16,7 @@ from rescue.domain.vocabulary import Role
 from rescue.projections.models import ReadModels
 from rescue.projections.runner import ProjectionRunner
 from rescue.projections.scorecards import FIGURES, By, behind, labels_of, scorecards
-from rescue.projections.storage import ViewStore
+from rescue.projections.reading import computed
 
 router = APIRouter(
     prefix="/api/scorecards", tags=["scorecards"], responses=answers(*SIGNED_IN, 403, 422)
@@ -28,37 +28,9 @@ ByQuery = Annotated[By, Query(description="one row per station or per van")]
 
 
 def _computed(request: Request, compute: Callable[[ReadModels], T]) -> tuple[int, T]:
-    """`compute` over the read models at one log position, and that position.
-
-    Computed under the runner's lock: the documents change in place while the
-    runner applies events, and a figure must not mix two positions. The runner
-    waits meanwhile (a scan of the calls in memory, no I/O). A process that
-    does not run the read models reads them as stored.
-    """
+    """`compute` over the read models the scorecards read, at one log position."""
     runner: ProjectionRunner = request.app.state.projections
-    with runner.lock:
-        models = runner.models
-        if models is not None:
-            return models.position, compute(models)
-    stored = _stored_models(request.app.state.rescue.settings.db)
-    return stored.position, compute(stored)
-
-
-def _stored_models(db: str) -> ReadModels:
-    """The models the scorecards read, as stored by the process that runs the read models.
-
-    With several server processes on one store only one runs them (elected
-    by a lock); the others answer from what it stored, read per request.
-    """
-    store = ViewStore(db)
-    try:
-        models = ReadModels()
-        for model, key, doc in store.load_models_named(SCORECARD_MODELS):
-            models.load(model, key, doc)
-        models.position = store.position()
-        return models
-    finally:
-        store.close()
+    return computed(runner, request.app.state.rescue.settings.db, SCORECARD_MODELS, compute)
 
 
 def _epoch(moment: datetime | None) -> float | None:

@@ -5,31 +5,38 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from rescue.api.deps import DeskDep
 from rescue.api.responses import SIGNED_IN, answers
+from rescue.projections.models import ReadModels
+from rescue.projections.reading import computed
 from rescue.projections.runner import ProjectionRunner
 
 router = APIRouter(prefix="/api/views", tags=["read models"], responses=answers(*SIGNED_IN, 403))
 
 
-def _docs(request: Request, model: str) -> tuple[int, list[dict[str, Any]]]:
+def _docs(request: Request, *models: str) -> tuple[int, list[list[tuple[str, dict[str, Any]]]]]:
+    """Each named model's (key, document) pairs at one log position, and that position."""
     runner: ProjectionRunner = request.app.state.projections
-    with runner.lock:
-        if runner.models is None:
-            raise HTTPException(503, "read models are loading; retry", headers={"Retry-After": "1"})
-        docs = [
-            {k: v for k, v in doc.items() if not k.startswith("_")}
-            for doc in runner.models.docs[model].values()
+
+    def pairs(read: ReadModels) -> list[list[tuple[str, dict[str, Any]]]]:
+        return [
+            [
+                (key, {k: v for k, v in doc.items() if not k.startswith("_")})
+                for key, doc in read.docs[model].items()
+            ]
+            for model in models
         ]
-        return runner.models.position, docs
+
+    return computed(runner, request.app.state.rescue.settings.db, models, pairs)
 
 
 @router.get("/board")
 def board(request: Request, _: DeskDep) -> dict[str, Any]:
     """Open incidents with status, priority, van and the times their timers run from."""
-    position, docs = _docs(request, "board")
+    position, (pairs,) = _docs(request, "board")
+    docs = [doc for _, doc in pairs]
     return {"log_position": position, "incidents": docs}
 
 
@@ -40,7 +47,8 @@ def vans(
     stale_after_s: Annotated[float, Query(gt=0, le=86400)] = 300,
 ) -> dict[str, Any]:
     """Every van's latest position and status; `stale` when its last report is too old."""
-    position, docs = _docs(request, "vans")
+    position, (pairs,) = _docs(request, "vans")
+    docs = [doc for _, doc in pairs]
     now = datetime.now(UTC)
     for doc in docs:
         at = doc.get("position_at")
@@ -53,25 +61,21 @@ def vans(
 @router.get("/stations")
 def station_load(request: Request, _: DeskDep) -> dict[str, Any]:
     """Per station: vans available, offered, busy, off duty, and queued calls in its area."""
-    position, docs = _docs(request, "station_load")
-    stations = _docs(request, "stations")[1]
-    names = {s["station_id"]: s for s in stations}
-    for station_id, doc in zip(_keys(request, "station_load"), docs, strict=True):
+    position, (loads, stations) = _docs(request, "station_load", "stations")
+    names = {s["station_id"]: s for _, s in stations}
+    docs = []
+    for station_id, doc in loads:
+        docs.append(doc)
         doc["station_id"] = station_id
         doc["name"] = names.get(station_id, {}).get("name")
     return {"log_position": position, "stations": docs}
 
 
-def _keys(request: Request, model: str) -> list[str]:
-    runner: ProjectionRunner = request.app.state.projections
-    with runner.lock:
-        return list(runner.models.docs[model]) if runner.models else []
-
-
 @router.get("/kpis")
 def kpis(request: Request, _: DeskDep) -> dict[str, Any]:
     """Service KPIs per station and hour: averages in seconds and the repaired-on-site rate."""
-    position, docs = _docs(request, "kpis")
+    position, (pairs,) = _docs(request, "kpis")
+    docs = [doc for _, doc in pairs]
     rows = []
     for doc in docs:
         row: dict[str, Any] = {
