@@ -14,9 +14,9 @@ from rescue.api.responses import SIGNED_IN, answers
 from rescue.domain.access import Principal
 from rescue.domain.vocabulary import Role
 from rescue.projections.models import ReadModels
+from rescue.projections.reading import computed
 from rescue.projections.runner import ProjectionRunner
 from rescue.projections.scorecards import FIGURES, By, behind, labels_of, scorecards
-from rescue.projections.reading import computed
 
 router = APIRouter(
     prefix="/api/scorecards", tags=["scorecards"], responses=answers(*SIGNED_IN, 403, 422)
