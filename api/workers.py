@@ -11,6 +11,7 @@ the one process elected among them (rescue.store.leader).
 
 from __future__ import annotations
 
+import json
 import os
 
 from fastapi import FastAPI
@@ -43,7 +44,9 @@ def worker_environment(settings: Settings) -> dict[str, str]:
             continue
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
-        env[f"RESCUE_{name.upper()}"] = str(value)
+        # Complex settings are read from the environment as JSON, not as Python's repr.
+        text = json.dumps(value) if isinstance(value, dict | list) else str(value)
+        env[f"RESCUE_{name.upper()}"] = text
     return env
 
 
