@@ -23,6 +23,7 @@ from rescue.api.routers import (
     network,
     notifications,
     osmand,
+    photos,
     privacy,
     scorecards,
     tracking,
@@ -108,4 +109,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     api.include_router(webhooks.router)
     api.include_router(customers.router)
     api.include_router(parts_routes.router)
+    api.include_router(photos.router)
     return api

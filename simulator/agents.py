@@ -21,6 +21,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from rescue.services.imagery import sample_photo
 from rescue.simulator.calls import PlannedCall
 from rescue.simulator.client import Api, ApiError
 from rescue.simulator.clock import SimClock
@@ -299,6 +300,7 @@ class VanAgent:
         )
         if not await self._step(incident_id, "diagnose", found):
             return
+        await self._photograph(incident_id, scene, found["parts"])
         await self.w.clock.sleep(work_s * 0.4)
         if needs_tow(category):
             workshop = self.w.fleet.tow_destination(*scene)
@@ -348,6 +350,32 @@ class VanAgent:
             self.w.ledger.error(
                 f"van {self.van.van_id} message {incident_id}: {response.status_code}"
             )
+
+    async def _photograph(
+        self, incident_id: str, scene: tuple[float, float], parts: list[dict[str, Any]]
+    ) -> None:
+        """Sometimes (`p_photo`) the crew photographs the job: the vehicle, and each part
+        it replaced (a claim asks for those)."""
+        if self.talk.random() >= self.w.scenario.crew.p_photo:
+            return
+        shots = [("before", None)] + [("part", str(part["part_no"])) for part in parts]
+        for kind, part_no in shots:
+            colour = (self.talk.randrange(256), self.talk.randrange(256), self.talk.randrange(256))
+            taken = self.w.clock.now()
+            jpeg = sample_photo(colour, lat=scene[0], lon=scene[1], taken_at=taken)
+            form = {"kind": kind, **({"part_no": part_no} if part_no else {})}
+            response = await self.w.api.upload(
+                f"/api/incidents/{incident_id}/photos",
+                self.token,
+                {"file": (f"{kind}.jpg", jpeg, "image/jpeg")},
+                form,
+            )
+            if response.status_code in (200, 201):
+                self.w.ledger.counts["photos_sent"] += 1
+            elif not _refused(response):
+                self.w.ledger.error(
+                    f"van {self.van.van_id} photo {incident_id}: {response.status_code}"
+                )
 
     async def _withdrawn(self, incident_id: str) -> bool:
         """Was the job cancelled or moved while we drive? The feed knows, else ask."""

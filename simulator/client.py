@@ -86,6 +86,13 @@ class Api:
             "POST", path, token, json={} if body is None else body, idempotency_key=key
         )
 
+    async def upload(
+        self, path: str, token: str, files: dict[str, Any], data: dict[str, str]
+    ) -> httpx.Response:
+        """A multipart POST (a photo), with its own Idempotency-Key like every POST."""
+        key = str(uuid.uuid4())
+        return await self._send("POST", path, token, files=files, data=data, idempotency_key=key)
+
     async def _send(
         self,
         method: str,
@@ -94,6 +101,8 @@ class Api:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        files: dict[str, Any] | None = None,
+        data: dict[str, str] | None = None,
         idempotency_key: str | None = None,
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"}
@@ -122,7 +131,13 @@ class Api:
             try:
                 async with self._gate:
                     response = await self._http.request(
-                        method, path, params=params, json=json, headers=headers
+                        method,
+                        path,
+                        params=params,
+                        json=json,
+                        files=files,
+                        data=data,
+                        headers=headers,
                     )
             except httpx.TransportError as error:
                 problem = f"{type(error).__name__}: {error}"

@@ -111,6 +111,8 @@ class CrewBehaviour:
     fixes_per_post: int = 4  # fixes sent together in one POST
     # A crew writes to the desk about a job now and then ("traffic, 10 min late").
     p_message: float = 0.3
+    # ... and photographs the job (a small generated JPEG with the scene's position).
+    p_photo: float = 0.5
 
     def __post_init__(self) -> None:
         if not (self.p_accept >= 0 and self.p_decline >= 0 and self.p_accept + self.p_decline <= 1):

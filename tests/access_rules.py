@@ -86,6 +86,9 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/maintenance/vans"): {OP, AUD, ADM},
     ("GET", "/api/vans/{van_id}/maintenance"): {OP, AUD, ADM},
     ("POST", "/api/vans/{van_id}/maintenance"): {ADM},
+    ("POST", "/api/incidents/{incident_id}/photos"): {CREW},
+    ("GET", "/api/incidents/{incident_id}/photos"): {OP, AUD, CREW},
+    ("GET", "/api/incidents/{incident_id}/photos/{photo_id}"): {OP, AUD, CREW},
 }
 
 # The WebSocket feeds (not in the OpenAPI document): who may open each.

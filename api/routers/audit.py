@@ -13,6 +13,7 @@ from rescue.domain.access import Principal
 from rescue.domain.vocabulary import Role
 from rescue.projections.timetravel import board_as_of
 from rescue.services.audit import export_incident, verify
+from rescue.services.photos import verify_photos
 
 router = APIRouter(prefix="/api", tags=["audit"], responses=answers(*SIGNED_IN, 403))
 
@@ -63,5 +64,9 @@ def export(
 
 @router.get("/audit/verify")
 def verify_chain(app: AppDep, _: VerifierDep) -> dict[str, Any]:
-    """Recomputes the hash chain over the whole log; names the first bad event (auditor, admin)."""
-    return verify(app.store.recorder).as_dict()  # type: ignore[arg-type]
+    """Recomputes the hash chain over the whole log; names the first bad event (auditor, admin).
+
+    `photos` says whether every recorded photo's bytes still hash to their recorded value.
+    """
+    chain = verify(app.store.recorder).as_dict()  # type: ignore[arg-type]
+    return {**chain, "photos": verify_photos(app.store.recorder, app.photos.storage).as_dict()}

@@ -60,8 +60,14 @@ class SettleClaim(Strict):
 
 @router.get("")
 def get_claim(incident_id: str, app: AppDep, _: DeskDep) -> dict[str, Any]:
-    """The warranty decision and the claim form, each field citing its event (operator, auditor)."""
-    return app.aftersales.claim(incident_id)
+    """The warranty decision and the claim form, each field citing its event (operator, auditor).
+
+    `evidence` lists the job's photos with their hashes, and asks for a photo of
+    each replaced part that none shows.
+    """
+    claim = app.aftersales.claim(incident_id)
+    claim["evidence"] = app.photos.evidence(app.queries.incident(incident_id))
+    return claim
 
 
 @router.post("/approval", responses=COMMAND)

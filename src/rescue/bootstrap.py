@@ -28,6 +28,7 @@ from rescue.services.messages import MessageService
 from rescue.services.network import NetworkService
 from rescue.services.outbox import delivery_workers
 from rescue.services.parts import PartsService
+from rescue.services.photos import PhotoService
 from rescue.services.positions import PositionWriter
 from rescue.services.privacy import PrivacyService
 from rescue.services.queries import IncidentQueries
@@ -48,6 +49,7 @@ from rescue.store.caller_keys import CallerKeys
 from rescue.store.deliveries import DeliveryStore
 from rescue.store.follower import LogFollower
 from rescue.store.leader import Leadership
+from rescue.store.photos import DirectoryPhotos, PhotoStorage, default_photo_dir
 from rescue.store.privacy import PersonalData
 
 
@@ -80,6 +82,7 @@ class Rescue:
     planner: PartsPlanner
     fault_stats: FaultStats
     upkeep: UpkeepService
+    photos: PhotoService
 
     def close(self) -> None:
         self.follower.stop()
@@ -145,7 +148,13 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         planner=PartsPlanner(store, settings, clock),
         fault_stats=FaultStats(store),
         upkeep=upkeep,
+        photos=PhotoService(runner, photo_storage(settings)),
     )
+
+
+def photo_storage(settings: Settings) -> PhotoStorage:
+    """Where this store's photo bytes are kept (`RESCUE_PHOTOS_DIR`, or beside the database)."""
+    return DirectoryPhotos(settings.photos_dir or default_photo_dir(settings.db))
 
 
 def _restore_view(view: LiveView, settings: Settings) -> None:

@@ -145,6 +145,13 @@ class Settings(BaseSettings):
         15.0, gt=0, description="how long a dead process holds a target before another takes it"
     )
 
+    # Photos as evidence (rescue.store.photos)
+    photos_dir: Path | None = Field(
+        None,
+        description="where photo bytes are kept; default beside the SQLite file "
+        "(var/rescue.db -> var/rescue.db.photos), or var/photos for PostgreSQL",
+    )
+
     # Logs of `rescue serve` (rescue.logs); `rescue demo` keeps its own readable output
     log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: LogFormat = Field("json", description="json (one object a line) or text")

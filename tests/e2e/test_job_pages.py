@@ -1,14 +1,16 @@
 """On the job, in a real browser against a real server: messages between the console and a
-van's tablet (live both ways, read receipts, queued offline and sent once in order) and
-the audit page's timeline of them."""
+van's tablet (live both ways, read receipts, queued offline and sent once in order), photos
+taken on the tablet offline and uploaded when back, and the audit page's timeline of both."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import httpx
 import pytest
 
+from rescue.services.imagery import sample_photo
 from tests.e2e import pages_support, test_pages
 from tests.e2e.conftest import NETWORK
 from tests.e2e.pages_support import PageErrors, open_page, screenshot, sign_in
@@ -139,6 +141,109 @@ def test_messages_between_console_and_tablet_offline_and_back_and_on_the_audit_p
         expect(sent_items.nth(1)).to_contain_text("路况拥堵，晚到约10分钟")
         expect(audit.locator('#timeline li[data-type="MessageRead"]')).to_have_count(3)
         screenshot(audit, "audit-messages")
+        assert audit.evaluate("[...window.rescueMissingWords]") == []
+    finally:
+        audit_context.close()
+    # The repair van is free again for the module's other test.
+    cancelled = httpx.post(
+        f"{live.url}/api/incidents/{incident_id}/cancel",
+        json={"reason": "customer fixed it"},
+        headers=bearer(tokens["op"]),
+    )
+    assert cancelled.status_code == 200, cancelled.text
+
+
+def test_photos_taken_offline_on_the_tablet_reach_the_record_and_the_audit_page(
+    server: Server, browser: Any, page_errors: PageErrors
+) -> None:
+    live, tokens = server
+    incident_id = offered_to_repair_van(live, tokens)
+    crew = bearer(tokens["crew-repair"])
+    part = {"part_no": "BAT-55", "name": "battery", "system": "other", "qty": 1, "original": True}
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("accept", {"eta_min": 10}),
+        ("depart", {}),
+        ("arrive", {}),
+        ("diagnose", {"cause": "dead cell", "parts": [part]}),
+    ]
+    for action, body in steps:
+        answer = httpx.post(
+            f"{live.url}/api/incidents/{incident_id}/{action}", json=body, headers=crew
+        )
+        assert answer.status_code == 200, answer.text
+    before, of_part = sample_photo((200, 40, 40), lat=34.75, lon=113.65), sample_photo((9, 9, 9))
+    context = browser.new_context(viewport={"width": 1000, "height": 1500})
+    try:
+        # 1. On scene the tablet asks for a photo of the replaced battery.
+        tablet = open_page(context, f"{live.url}/tablet", page_errors, "tablet")
+        sign_in(tablet, tokens["crew-repair"])
+        expect(tablet.locator("#job-card")).to_have_attribute(
+            "data-status", "on_scene", timeout=WAIT_MS
+        )
+        expect(tablet.locator("#photo-requests")).to_contain_text("BAT-55", timeout=WAIT_MS)
+        assert tablet.locator("#photo-file").get_attribute("capture") == "environment"
+
+        # 2. Offline, the crew takes two photos: both wait on the tablet.
+        context.set_offline(True)
+        expect(tablet.locator("#net-state")).to_have_attribute("data-state", "offline")
+        tablet.select_option("#photo-kind", "before")
+        tablet.set_input_files(
+            "#photo-file", {"name": "a.jpg", "mimeType": "image/jpeg", "buffer": before}
+        )
+        tablet.select_option("#photo-kind", "part")
+        tablet.fill("#photo-part", "BAT-55")
+        tablet.set_input_files(
+            "#photo-file", {"name": "b.jpg", "mimeType": "image/jpeg", "buffer": of_part}
+        )
+        expect(tablet.locator('#pending li[data-type="photo"]')).to_have_count(2)
+        expect(tablet.locator("#photo-list li.photo-pending")).to_have_count(2)
+        expect(tablet.locator("#photo-requests")).to_be_hidden()
+        screenshot(tablet, "tablet-photos-offline")
+        listed = httpx.get(f"{live.url}/api/incidents/{incident_id}/photos", headers=crew)
+        assert listed.json() == []
+
+        # 3. Back online: uploaded once each, in order, and shown with their hashes.
+        context.set_offline(False)
+        expect(tablet.locator("#pending-count")).to_have_text("0", timeout=15_000)
+        shown = tablet.locator("#photo-list li.photo[data-photo-id]")
+        expect(shown).to_have_count(2, timeout=WAIT_MS)
+        expect(shown.nth(0).locator("img.photo-thumb")).to_have_js_property(
+            "complete", True, timeout=WAIT_MS
+        )
+        screenshot(tablet, "tablet-photos")
+    finally:
+        context.close()
+    listed = httpx.get(f"{live.url}/api/incidents/{incident_id}/photos", headers=crew).json()
+    assert [(p["kind"], p["part_no"], p["sha256"]) for p in listed] == [
+        ("before", None, hashlib.sha256(before).hexdigest()),
+        ("part", "BAT-55", hashlib.sha256(of_part).hexdigest()),
+    ]
+
+    # 4. The audit page: each photo in the timeline with its hash, and on the claim.
+    for action, body in (
+        ("resolve", {"outcome": "repaired_on_site"}),
+        ("complete", {"customer_signed": True, "satisfaction": 5}),
+    ):
+        answer = httpx.post(
+            f"{live.url}/api/incidents/{incident_id}/{action}", json=body, headers=crew
+        )
+        assert answer.status_code == 200, answer.text
+    audit_context = browser.new_context(viewport={"width": 1500, "height": 1600})
+    try:
+        audit = open_page(
+            audit_context, f"{live.url}/audit?incident={incident_id}", page_errors, "audit"
+        )
+        sign_in(audit, tokens["aud"])
+        items = audit.locator('#timeline li[data-type="PhotoAttached"]')
+        expect(items).to_have_count(2, timeout=WAIT_MS)
+        expect(items.nth(1)).to_contain_text(hashlib.sha256(of_part).hexdigest())
+        expect(items.nth(0).locator("img.photo-thumb")).to_have_js_property(
+            "complete", True, timeout=WAIT_MS
+        )
+        evidence = audit.locator("#claim .evidence")
+        expect(evidence).to_have_attribute("data-missing", "0", timeout=WAIT_MS)
+        expect(evidence.locator("li.photo")).to_have_count(2)
+        screenshot(audit, "audit-photos")
         assert audit.evaluate("[...window.rescueMissingWords]") == []
     finally:
         audit_context.close()

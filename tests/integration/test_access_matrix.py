@@ -12,6 +12,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from rescue.domain.actors import Actor
+from rescue.services.imagery import sample_photo
 from tests.access_rules import ADM, ALLOWED, AUD, CREW, OP, OTHER, SOCKETS
 from tests.builders import (
     OPERATOR,
@@ -48,6 +49,8 @@ QUERIES = {
         "to": "2026-01-01T06:00:00Z",
     },
 }
+# Multipart uploads: a real photo, so the caller is what decides.
+FILES = {"/api/incidents/{incident_id}/photos": {"file": ("p.jpg", sample_photo((9, 9, 9)))}}
 
 
 @pytest.fixture
@@ -82,8 +85,11 @@ def test_every_route_answers_each_caller_as_listed(world: HttpWorld) -> None:
         allowed = ALLOWED[(method, template)]
         path = template.replace("{incident_id}", incident_id).replace("{van_id}", "V1")
         path = path.replace("{message_id}", "0" * 32)  # well formed; names no message
+        path = path.replace("{photo_id}", "0" * 32)
         kwargs = {"params": QUERIES.get(template)}
-        if method == "POST":
+        if template in FILES:
+            kwargs["files"] = FILES[template]
+        elif method == "POST":
             kwargs["json"] = BODIES.get(template, {})
         for who in CALLERS:
             headers = world.headers.get(who, {})

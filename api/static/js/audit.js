@@ -7,6 +7,7 @@ import { $, download, h } from "./dom.js";
 import { getLang, initLang, onLangChange, reasons, t } from "./i18n.js";
 import { RescueMap } from "./map.js";
 import { showScorecards } from "./scorecards.js";
+import { photoItem, photoLabel, thumbnail } from "./photos.js";
 import { signIn } from "./signin.js";
 import { stamp } from "./timefmt.js";
 import { incidentSpan, loadTrail, TrailLayer } from "./trail.js";
@@ -234,6 +235,10 @@ function summary(event) {
       return `“${d.text}”`;
     case "MessageRead":
       return d.message_id ? d.message_id.slice(0, 8) : "";
+    case "PhotoAttached":
+      return [photoLabel(d), `${d.content_type} ${d.bytes} B`, `SHA-256 ${d.sha256}`,
+        d.taken_at ? `${t("photo.taken_at")} ${d.taken_at}` : "",
+        d.gps ? `GPS ${d.gps.lat}, ${d.gps.lon}` : ""].filter(Boolean).join(" · ");
     default:
       return Object.entries(d).filter(([, v]) => typeof v !== "object").map(([k, v]) => `${k}: ${v}`).join(" · ");
   }
@@ -248,7 +253,11 @@ function renderTimeline() {
   h("time", {}, stamp(event.at)),
   h("strong", {}, t(`event.${event.type}`)),
   h("span", { class: "actor" }, actorText(event.actor)),
-  h("span", { class: "summary" }, summary(event)))));
+  h("span", { class: "summary" }, summary(event)),
+  event.type === "PhotoAttached" && event.data?.photo_id
+    ? thumbnail(api, `/api/incidents/${encodeURIComponent(state.incidentId)}/photos/${event.data.photo_id}`,
+      photoLabel(event.data))
+    : null)));
 }
 
 function markTimeline() {
@@ -384,7 +393,21 @@ function renderClaim() {
       (claim.odometer_km != null ? ` · ${claim.odometer_km} km` : "")),
     h("ul", { class: "reasons" }, (claim.reasons || []).map((reason) => h("li", {},
       typeof reason === "string" ? reason : `[${reason.rule ?? ""}] ${reason.text ?? reason.message ?? JSON.stringify(reason)}`))),
-    h("table", { class: "claim-form" }, h("tbody", {}, formRows(form, ""))));
+    h("table", { class: "claim-form" }, h("tbody", {}, formRows(form, ""))),
+    evidenceSection(claim.evidence));
+}
+
+// The job's photos with their hashes, and the replaced parts no photo shows yet.
+function evidenceSection(evidence) {
+  if (!evidence) return null;
+  return h("section", { class: "evidence", dataset: { missing: String(evidence.parts_without_photo.length) } },
+    h("h4", {}, t("photo.evidence")),
+    evidence.requests.length
+      ? h("p", { class: "photo-requests" }, t("photo.missing_parts", { parts: evidence.parts_without_photo.join(", ") }))
+      : null,
+    evidence.photos.length
+      ? h("ul", { class: "evidence-photos" }, evidence.photos.map((photo) => photoItem(api, state.incidentId, photo)))
+      : h("p", { class: "hint" }, t("photo.none")));
 }
 
 // Each field of the form is {value, source}; a section (vehicle, failure) holds fields.

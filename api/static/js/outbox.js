@@ -1,4 +1,4 @@
-// The tablet's outbox: steps, messages and GPS positions kept in localStorage, each with an
+// The tablet's outbox: steps, messages, photos and GPS positions kept in localStorage, each with an
 // idempotency key, sent in order when the network is there.
 //
 // - A network failure or a 5xx/408/429 answer keeps the item at the head and retries
@@ -15,8 +15,11 @@ const MAX_POSITIONS = 2000;
 const BATCH = 500;
 
 export class Outbox {
-  constructor({ api, vanId, storageKey, onChange = () => {}, onRefused = () => {}, onSent = () => {} }) {
+  constructor({ api, vanId, storageKey, onChange = () => {}, onRefused = () => {}, onSent = () => {},
+                blobs = null, uploadPhoto = null }) {
     this.api = api;
+    this.blobs = blobs; // where queued photos' bytes wait (IndexedDB), by item key
+    this.uploadPhoto = uploadPhoto;
     this.vanId = vanId;
     this.storageKey = storageKey;
     this.onChange = onChange;
@@ -65,6 +68,17 @@ export class Outbox {
     return item;
   }
 
+  // A photo of the job: its bytes wait in `blobs` under the item's key until uploaded.
+  async addPhoto(incidentId, blob, kind, partNo) {
+    const item = { type: "photo", key: newKey(), incident_id: incidentId, kind, part_no: partNo || null,
+                   name: blob.name || "photo.jpg", size: blob.size, created_at: new Date().toISOString(), attempts: 0 };
+    await this.blobs.put(item.key, blob);
+    this.items.push(item);
+    this.save();
+    this.flush();
+    return item;
+  }
+
   addPosition(report) {
     this.items.push({ type: "positions", key: newKey(), reports: [report],
                       created_at: new Date().toISOString(), attempts: 0 });
@@ -103,6 +117,12 @@ export class Outbox {
 
   async send(item) {
     if (item.type === "message") return this.api.post(item.path, { text: item.text }, { key: item.key });
+    if (item.type === "photo") {
+      const blob = await this.blobs.get(item.key);
+      // Gone from the tablet (storage cleared): it can never be sent, like a refused item.
+      if (!blob) throw new ApiError(410, { detail: "the photo is no longer on this tablet" });
+      return this.uploadPhoto(this.api, item, blob);
+    }
     if (item.type === "positions") {
       return this.api.post(`/api/vans/${encodeURIComponent(this.vanId)}/positions`, item.reports, { key: item.key });
     }
@@ -144,10 +164,12 @@ export class Outbox {
           }
           this.items.shift();
           this.save();
+          if (item.type === "photo") this.blobs?.delete(item.key).catch(() => {});
           this.onRefused(item, error);
           continue;
         }
         this.items.shift();
+        if (item.type === "photo") this.blobs?.delete(item.key).catch(() => {});
         this.lastError = null;
         this.retryDelay = 1000;
         this.save();

@@ -6,6 +6,7 @@ import { Conversation, QUICK_REPLIES } from "./chat.js";
 import { $, $$, clearFieldErrors, h } from "./dom.js";
 import { initLang, onLangChange, reasons, t } from "./i18n.js";
 import { Outbox } from "./outbox.js";
+import { PhotoBlobs, photoItem, photoLabel, uploadPhoto } from "./photos.js";
 import { signIn } from "./signin.js";
 import { clock, duration } from "./timefmt.js";
 import { loadStock, renderStock } from "./vanstock.js";
@@ -31,6 +32,7 @@ const state = {
   notices: [],
   fix: null, // the latest geolocation position
   queuedFixAt: 0,
+  photos: [], // the job's photos as the server lists them
 };
 
 // -- outbox ------------------------------------------------------------------------------
@@ -38,18 +40,23 @@ const state = {
 const outbox = new Outbox({
   api,
   vanId,
+  blobs: new PhotoBlobs(),
+  uploadPhoto,
   storageKey: `rescue.tablet.outbox.${vanId}`,
   onChange: () => {
     renderOutbox();
     renderJob();
     renderChats();
+    renderPhotos();
   },
   onSent: (item, result) => {
     if (item.type === "step" && item.action === "diagnose") refreshStock();
+    if (item.type === "photo" && item.incident_id === state.job?.incident_id) loadPhotos();
     if (item.type === "step" && result && state.job && result.incident_id === state.job.incident_id) {
       Object.assign(state.job, result);
       if (item.action === "decline" || result.status === "completed") state.job = null;
       renderJob();
+      renderPhotos();
     }
   },
   onRefused: (item, error) => {
@@ -57,6 +64,9 @@ const outbox = new Outbox({
       notice("refused", t("notice.refused", { step: t(`step.${item.action}`), reason: refusalText(error) }),
         { key: item.key, status: error.status });
       refreshJob(item.incident_id);
+    } else if (item.type === "photo") {
+      notice("refused", t("notice.refused", { step: photoLabel(item), reason: refusalText(error) }),
+        { key: item.key, status: error.status });
     } else if (item.type === "message") {
       notice("refused", t("notice.refused", { step: `“${item.text}”`, reason: refusalText(error) }),
         { key: item.key, status: error.status });
@@ -78,6 +88,7 @@ function refusalText(error) {
 function outboxLabel(item) {
   if (item.type === "step") return t(`step.${item.action}`);
   if (item.type === "message") return `${t("chat.title")}: ${item.text}`;
+  if (item.type === "photo") return `${t("photo.title")}: ${photoLabel(item)}`;
   return t("outbox.positions", { n: item.reports.length });
 }
 
@@ -188,6 +199,9 @@ setInterval(renderTimer, 1000);
 function setJob(job) {
   state.job = job;
   openJobChat(job);
+  state.photos = [];
+  renderPhotos();
+  if (job) loadPhotos();
   $("#accept-eta").value = "";
   renderJob();
   if (job) fillTowStations(job);
@@ -237,6 +251,57 @@ function renderChats() {
   chats.van.render();
   chats.job?.render();
 }
+
+// -- photos of the job ----------------------------------------------------------------------------
+
+async function loadPhotos() {
+  const incidentId = state.job?.incident_id;
+  if (!incidentId) return;
+  try {
+    const photos = await api.get(`/api/incidents/${encodeURIComponent(incidentId)}/photos`);
+    if (state.job?.incident_id === incidentId) state.photos = photos;
+  } catch {
+    // offline: the list comes back with the network
+  }
+  renderPhotos();
+}
+
+function renderPhotos() {
+  const job = state.job;
+  if (!job) return;
+  const queued = outbox.items.filter((item) => item.type === "photo" && item.incident_id === job.incident_id);
+  $("#photo-list").replaceChildren(
+    ...(state.photos || []).map((photo) => photoItem(api, job.incident_id, photo)),
+    ...queued.map((item) => h("li", { class: "photo photo-pending", dataset: { kind: item.kind, key: item.key } },
+      h("span", {}, photoLabel(item)), " ", h("small", {}, t("photo.pending")))));
+  // Parts replaced (as diagnosed) that no photo shows yet: the claim will want one.
+  const shown = new Set([...(state.photos || []), ...queued].filter((p) => p.kind === "part").map((p) => p.part_no));
+  const missing = (job.diagnosis?.parts || []).map((part) => part.part_no).filter((no) => no && !shown.has(no));
+  const requests = $("#photo-requests");
+  requests.hidden = missing.length === 0;
+  requests.textContent = missing.length ? t("photo.missing_parts", { parts: missing.join(", ") }) : "";
+  $("#photo-part-field").hidden = $("#photo-kind").value !== "part";
+}
+
+$("#photo-kind").addEventListener("change", renderPhotos);
+$("#photo-file").addEventListener("change", async (event) => {
+  const input = event.target;
+  const file = input.files?.[0];
+  if (!file || !state.job) return;
+  const kind = $("#photo-kind").value;
+  const partNo = $("#photo-part").value.trim();
+  const slot = $('[data-error-for="photo-part"]');
+  slot.textContent = "";
+  if (kind === "part" && !partNo) {
+    slot.textContent = t("photo.part_needed");
+    $("#photo-part").focus();
+    input.value = "";
+    return;
+  }
+  await outbox.addPhoto(state.job.incident_id, file, kind, partNo);
+  input.value = "";
+  renderPhotos();
+});
 
 // -- the crew feed -----------------------------------------------------------------------------
 
@@ -529,6 +594,7 @@ outbox.flush();
 
 onLangChange(() => {
   renderChats();
+  renderPhotos();
   renderFindings();
   renderOutbox();
   renderNotices();

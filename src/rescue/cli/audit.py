@@ -36,30 +36,55 @@ def verify_command(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+    photos_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--photos", help="the photo directory (env RESCUE_PHOTOS_DIR; default beside the db)"
+        ),
+    ] = None,
 ) -> None:
-    """Recompute the log's hash chain; exit 0 if intact, 1 naming the first bad event."""
+    """Recompute the log's hash chain and every recorded photo's hash; exit 0 if intact, 1
+    naming the first bad event and every photo whose bytes are gone or altered."""
     from eventsourcing.persistence import InfrastructureFactory
     from eventsourcing.utils import Environment
 
+    from rescue.bootstrap import photo_storage
     from rescue.services.audit import verify
+    from rescue.services.photos import verify_photos
     from rescue.settings import Settings
     from rescue.store.env import APPLICATION_NAME, store_env
 
     expected = _anchor(anchor)
-    url = db if db is not None else Settings().db
+    settings = Settings() if db is None else Settings(db=db)
+    if photos_dir is not None:
+        settings = settings.model_copy(update={"photos_dir": photos_dir})
+    url = settings.db
     env = Environment(APPLICATION_NAME, {**os.environ, **store_env(url)})
     factory = InfrastructureFactory.construct(env)
     try:
-        result = verify(factory.application_recorder(), anchor=expected)  # type: ignore[arg-type]
+        recorder = factory.application_recorder()
+        result = verify(recorder, anchor=expected)  # type: ignore[arg-type]
+        photos = verify_photos(recorder, photo_storage(settings))
     finally:
         factory.close()
     if as_json:
-        typer.echo(json.dumps(result.as_dict(), indent=2))
+        typer.echo(json.dumps({**result.as_dict(), "photos": photos.as_dict()}, indent=2))
     head = result.head
     where = f"head {head.notification_id}:{head.hash}" if head else "empty log"
+    for problem in photos.problems[:20]:
+        typer.secho(f"PHOTO TAMPERED: {problem.describe()}", fg=typer.colors.RED, err=True)
+    if len(photos.problems) > 20:
+        typer.secho(f"  ... {len(photos.problems) - 20} more photos", err=True)
     if result.ok:
         if not as_json:
-            typer.echo(f"intact: {result.checked} events chained; {where}")
+            typer.echo(
+                f"intact: {result.checked} events chained; {where}; "
+                f"{photos.checked} photos match their recorded hashes"
+                if photos.ok
+                else f"chain intact: {result.checked} events chained; {where}"
+            )
+        if not photos.ok:
+            raise typer.Exit(1)
         return
     first = result.problems[0]
     typer.secho(f"TAMPERED: first bad event: {first.describe()}", fg=typer.colors.RED, err=True)

@@ -156,6 +156,7 @@ def backup_command(
         _fail(str(error))
     size = f"{to.stat().st_size:,} bytes"
     typer.echo(f"backed up to {to} ({size}" + (f"; {head.describe()})" if head else ")"))
+    _backup_photos(settings, to)
 
 
 @app.command("restore")
@@ -175,6 +176,29 @@ def restore_command(
     except BackupError as error:
         _fail(str(error))
     typer.echo(f"restored {source} into the store: {log_head(settings.db).describe()}")
+    _restore_photos(settings, source)
+
+
+def _backup_photos(settings: Settings, to: Path) -> None:
+    """Copies the photos beside the backup file (`<file>.photos`), after the log's snapshot:
+    a photo's bytes are stored before its event, so every photo the snapshot records is
+    there to copy."""
+    from rescue.bootstrap import photo_storage
+    from rescue.store.photos import DirectoryPhotos, copy_photos, photos_beside
+
+    copied = copy_photos(photo_storage(settings), DirectoryPhotos(photos_beside(to)))
+    typer.echo(f"photos: {copied} copied to {photos_beside(to)}")
+
+
+def _restore_photos(settings: Settings, source: Path) -> None:
+    from rescue.bootstrap import photo_storage
+    from rescue.store.photos import DirectoryPhotos, copy_photos, photos_beside
+
+    if not photos_beside(source).is_dir():
+        typer.echo(f"photos: none beside the backup ({photos_beside(source)})")
+        return
+    copied = copy_photos(DirectoryPhotos(photos_beside(source)), photo_storage(settings))
+    typer.echo(f"photos: {copied} restored from {photos_beside(source)}")
 
 
 @keys.command("new")

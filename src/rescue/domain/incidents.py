@@ -13,7 +13,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from rescue.domain import messages
+from rescue.domain import messages, photos
 from rescue.domain.errors import Conflict, Forbidden
 from rescue.domain.vocabulary import FINAL_STATUSES, IncidentStatus, Outcome
 
@@ -338,6 +338,54 @@ class Incident(Aggregate):
             return False
         self.trigger_event(self.MessageRead, message_id=message_id, actor=actor)
         return True
+
+    # -- photos as evidence -----------------------------------------------------
+
+    class PhotoAttached(Aggregate.Event):
+        photo_id: str
+        sha256: str
+        bytes: int
+        content_type: str
+        kind: str
+        part_no: str | None
+        width: int
+        height: int
+        taken_at: str | None  # what the photo's metadata claims
+        gps: dict[str, float] | None  # likewise
+        actor: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            fields = {
+                "photo_id": self.photo_id,
+                "sha256": self.sha256,
+                "bytes": self.bytes,
+                "content_type": self.content_type,
+                "kind": self.kind,
+                "part_no": self.part_no,
+                "width": self.width,
+                "height": self.height,
+                "taken_at": self.taken_at,
+                "gps": self.gps,
+            }
+            photos.photos_of(aggregate).append(photos.photo_doc(fields, self.actor, self.timestamp))
+
+    def attach_photo(self, facts: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+        """The crew of the incident's van adds a photo; the same bytes again add nothing.
+
+        Allowed until the incident is closed or cancelled: photos queued on a tablet
+        that was offline arrive after the job was completed.
+        """
+        self.require_van(actor.get("van_id"))
+        if self.status in (S.CLOSED, S.CANCELLED):
+            raise Conflict(
+                f"incident is {self.status.value}: no more photos of it", self.as_public()
+            )
+        kept = photos.photos_of(self)
+        for photo in kept:
+            if photo["sha256"] == facts["sha256"]:
+                return photo
+        self.trigger_event(self.PhotoAttached, actor=actor, **facts)
+        return kept[-1]
 
     # -- views ------------------------------------------------------------------
 
