@@ -25,6 +25,16 @@ from rescue.store.privacy import MissingKey
 
 # What FastAPI answers (400) for a body it cannot decode, e.g. JSON that is not UTF-8.
 UNPARSEABLE_BODY = "There was an error parsing the body"
+# How Starlette's multipart parser (a photo upload) begins its 400s for a body it cannot read.
+UNREADABLE_MULTIPART = (
+    "Invalid multipart data",
+    "Missing boundary in multipart",
+    "The Content-Disposition header",
+    "Too many fields",
+    "Too many files",
+    "Field exceeded maximum size",
+    "Part exceeded maximum size",
+)
 
 
 # Seconds a client should wait before retrying a request the store could not take.
@@ -80,6 +90,19 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         # A body that cannot be decoded is invalid input like any other: 422 naming the
         # body, as for malformed JSON, not a 400 that no route declares.
+        if error.status_code == 400 and str(error.detail).startswith(UNREADABLE_MULTIPART):
+            return JSONResponse(
+                {
+                    "detail": [
+                        {
+                            "loc": ["body"],
+                            "msg": f"the multipart body cannot be read: {error.detail}",
+                            "type": "multipart_invalid",
+                        }
+                    ]
+                },
+                status_code=422,
+            )
         if error.status_code == 400 and error.detail == UNPARSEABLE_BODY:
             return JSONResponse(
                 {

@@ -207,6 +207,7 @@ class VanAgent:
         self._fixes: list[dict[str, Any]] = []
         # Its own stream for what the crew says: talking changes no other choice.
         self.talk = random.Random(f"{world.seed}:{van.van_id}:talk")
+        self._uploads: set[asyncio.Future[None]] = set()
 
     @property
     def out(self) -> bool:
@@ -225,6 +226,8 @@ class VanAgent:
                     offer = self.inbox.get_nowait()
                 await self._answer(offer)
             except asyncio.CancelledError:
+                for upload in list(self._uploads):
+                    upload.cancel()
                 raise
             except Exception as error:  # one van's bug must not stop the others
                 self.w.ledger.error(f"van {self.van.van_id}: {error!r}")
@@ -300,7 +303,10 @@ class VanAgent:
         )
         if not await self._step(incident_id, "diagnose", found):
             return
-        await self._photograph(incident_id, scene, found["parts"])
+        # The tablet uploads in the background: the crew works on meanwhile.
+        upload = asyncio.ensure_future(self._photograph(incident_id, scene, found["parts"]))
+        self._uploads.add(upload)
+        upload.add_done_callback(self._uploads.discard)
         await self.w.clock.sleep(work_s * 0.4)
         if needs_tow(category):
             workshop = self.w.fleet.tow_destination(*scene)

@@ -246,3 +246,15 @@ def test_a_backup_carries_the_photos_and_restores_them_verified(
     checked = runner.invoke(cli, ["audit", "verify", "--db", restored])
     assert checked.exit_code == 0, checked.output
     assert "1 photos match their recorded hashes" in checked.output
+
+
+def test_an_unreadable_multipart_body_is_422(world: HttpWorld) -> None:
+    incident_id = on_scene(world)
+    answer = world.post(
+        f"/api/incidents/{incident_id}/photos",
+        "crew1",
+        content=b"--b0\r\n-19410--b0--\r\n",
+        headers={"Content-Type": "multipart/form-data; boundary=b0"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body"]
