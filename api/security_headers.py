@@ -26,7 +26,8 @@ API_DOCS = ("/docs", "/redoc")
 
 
 def content_security_policy(tile_url: str | None) -> str:
-    images = ["'self'", "data:"]
+    # blob: the pages' own object URLs of photos they fetched with the bearer token.
+    images = ["'self'", "data:", "blob:"]
     if tile_url:
         parts = urlsplit(tile_url)
         if parts.scheme in ("http", "https") and parts.netloc:

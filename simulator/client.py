@@ -110,7 +110,7 @@ class Api:
             headers["Idempotency-Key"] = idempotency_key
         asked = time.monotonic()
         try:
-            return await self._attempts(method, path, params, json, headers)
+            return await self._attempts(method, path, params, json, headers, files, data)
         finally:
             self.latencies.append(time.monotonic() - asked)
 
@@ -121,6 +121,8 @@ class Api:
         params: dict[str, Any] | None,
         json: Any,
         headers: dict[str, str],
+        files: dict[str, Any] | None = None,
+        data: dict[str, str] | None = None,
     ) -> httpx.Response:
         delay = 0.1
         problem = ""
