@@ -39,7 +39,9 @@ def verify_command(
     photos_dir: Annotated[
         Path | None,
         typer.Option(
-            "--photos", help="the photo directory (env RESCUE_PHOTOS_DIR; default beside the db)"
+            "--photos",
+            help="the photo directory",
+            show_default="env RESCUE_PHOTOS_DIR, else beside the store",
         ),
     ] = None,
 ) -> None:
