@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from rescue.bootstrap import Rescue
 from rescue.cli.main import app as cli
 from rescue.places.geojson import network_geojson
+from rescue.places.network import Network
 from rescue.services.whatif import what_if
 from rescue.services.whatif_record import read_period
 from tests.builders import (
@@ -107,6 +108,15 @@ def period(clock: FakeClock) -> tuple[datetime, datetime]:
     return datetime(2026, 3, 2, 1, 0, tzinfo=UTC), clock() + timedelta(minutes=1)
 
 
+def without_station(network: Network, station_id: str) -> Network:
+    """The network with the station closed: it and its vans leave."""
+    return dataclasses.replace(
+        network,
+        stations=tuple(s for s in network.stations if s.station_id != station_id),
+        vans=tuple(v for v in network.vans if v.station_id != station_id),
+    )
+
+
 def replay(app: Rescue, clock: FakeClock, network: object = None) -> dict[str, object]:
     start, end = period(clock)
     return what_if(
@@ -151,11 +161,7 @@ def test_a_closed_stations_calls_go_to_the_next_nearest(app: Rescue, clock: Fake
     start, end = period(clock)
     recorded = read_period(app.store, start, end).network
     # 1. S1 closes: its station and its van leave the network.
-    closed = dataclasses.replace(
-        recorded,
-        stations=tuple(s for s in recorded.stations if s.station_id != "S1"),
-        vans=tuple(v for v in recorded.vans if v.station_id != "S1"),
-    )
+    closed = without_station(recorded, "S1")
     document = replay(app, clock, closed)
     calls = {c["incident_id"]: c for c in document["calls"]}  # type: ignore[attr-defined]
     a, b, c, d = (incident_id for incident_id, _ in history)
@@ -195,12 +201,7 @@ def test_the_command_writes_json_and_png(
     start, end = period(clock)
     recorded = read_period(app.store, start, end).network
     network_file = tmp_path / "network.geojson"
-    closed = dataclasses.replace(
-        recorded,
-        stations=tuple(s for s in recorded.stations if s.station_id != "S1"),
-        vans=tuple(v for v in recorded.vans if v.station_id != "S1"),
-    )
-    network_file.write_text(json.dumps(network_geojson(closed)))
+    network_file.write_text(json.dumps(network_geojson(without_station(recorded, "S1"))))
     out = tmp_path / "out"
     result = CliRunner().invoke(
         cli,
