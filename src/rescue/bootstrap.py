@@ -153,8 +153,27 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
 
 
 def photo_storage(settings: Settings) -> PhotoStorage:
-    """Where this store's photo bytes are kept (`RESCUE_PHOTOS_DIR`, or beside the database)."""
+    """Where this store's photo bytes are kept: the bucket `RESCUE_PHOTOS_S3_BUCKET` if set,
+    else the directory `RESCUE_PHOTOS_DIR`, or beside the database."""
+    if settings.photos_s3_bucket:
+        return s3_photo_storage(settings, settings.photos_s3_bucket)
+    if settings.photos_s3_url:
+        raise ValueError("RESCUE_PHOTOS_S3_URL is set but RESCUE_PHOTOS_S3_BUCKET is not")
     return DirectoryPhotos(settings.photos_dir or default_photo_dir(settings.db))
+
+
+def s3_photo_storage(settings: Settings, bucket: str) -> PhotoStorage:
+    # Imported here: boto3 takes a while to load, and only a store with a bucket needs it.
+    from rescue.store.s3_photos import S3Photos, s3_client
+
+    key, secret = settings.photos_s3_access_key, settings.photos_s3_secret_key
+    client = s3_client(
+        endpoint_url=settings.photos_s3_url,
+        region=settings.photos_s3_region,
+        access_key=key.get_secret_value() if key is not None else None,
+        secret_key=secret.get_secret_value() if secret is not None else None,
+    )
+    return S3Photos(client, bucket, settings.photos_s3_prefix)
 
 
 def _restore_view(view: LiveView, settings: Settings) -> None:

@@ -151,6 +151,31 @@ class Settings(BaseSettings):
         description="where photo bytes are kept; default beside the SQLite file "
         "(var/rescue.db -> var/rescue.db.photos), or var/photos for PostgreSQL",
     )
+    # ... or in a bucket of an S3-compatible object store (rescue.store.s3_photos)
+    photos_s3_bucket: str | None = Field(
+        None,
+        description="keep photo bytes in this S3 bucket instead of a directory"
+        " (unset: the directory RESCUE_PHOTOS_DIR)",
+    )
+    photos_s3_url: str | None = Field(
+        None,
+        description="the S3-compatible store's endpoint, e.g. https://minio.internal:9000"
+        " (unset: AWS S3 itself)",
+    )
+    photos_s3_prefix: str = Field(
+        "", description="key prefix of the photos in the bucket, e.g. rescue/photos/"
+    )
+    photos_s3_region: str | None = Field(
+        None, description="the bucket's region (unset: boto3's default, AWS_DEFAULT_REGION)"
+    )
+    photos_s3_access_key: SecretStr | None = Field(
+        None,
+        description="S3 access key id (unset: boto3's usual credentials: AWS_* variables,"
+        " ~/.aws, an instance role)",
+    )
+    photos_s3_secret_key: SecretStr | None = Field(
+        None, description="S3 secret access key (with RESCUE_PHOTOS_S3_ACCESS_KEY)"
+    )
 
     # Logs of `rescue serve` (rescue.logs); `rescue demo` keeps its own readable output
     log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")

@@ -40,8 +40,8 @@ def verify_command(
         Path | None,
         typer.Option(
             "--photos",
-            help="the photo directory",
-            show_default="env RESCUE_PHOTOS_DIR, else beside the store",
+            help="the photo directory (instead of a configured bucket)",
+            show_default="env RESCUE_PHOTOS_S3_BUCKET or RESCUE_PHOTOS_DIR, else beside the store",
         ),
     ] = None,
 ) -> None:
@@ -59,7 +59,7 @@ def verify_command(
     expected = _anchor(anchor)
     settings = Settings() if db is None else Settings(db=db)
     if photos_dir is not None:
-        settings = settings.model_copy(update={"photos_dir": photos_dir})
+        settings = settings.model_copy(update={"photos_dir": photos_dir, "photos_s3_bucket": None})
     url = settings.db
     env = Environment(APPLICATION_NAME, {**os.environ, **store_env(url)})
     factory = InfrastructureFactory.construct(env)
