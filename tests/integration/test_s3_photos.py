@@ -5,16 +5,21 @@ bytes behind the same `PhotoStorage`; uploads through the API land in the bucket
 from __future__ import annotations
 
 import hashlib
+import socket
 from collections.abc import Iterator
 from itertools import count
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from rescue.bootstrap import photo_storage
 from rescue.cli import app as cli
+from rescue.domain.errors import Unavailable
 from rescue.settings import Settings
 from rescue.store.photos import DirectoryPhotos, MissingPhoto
 from rescue.store.s3_photos import S3Photos, s3_client
@@ -148,3 +153,63 @@ def test_an_upload_through_the_api_lands_in_the_bucket_and_audit_catches_an_alte
         # Gone from the bucket altogether is caught too.
         s3.delete_object(Bucket=bucket, Key=key)
         assert "missing" in runner.invoke(cli, verify).output
+
+
+def test_backup_copies_the_bucket_beside_the_file_and_restore_fills_another_bucket(
+    sqlite_url: str,
+    tmp_path: Path,
+    s3: Any,
+    s3_settings: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with served(sqlite_url, **s3_settings) as world:
+        sha256 = upload(world, on_scene(world), photo()).json()["sha256"]
+    for name, value in s3_settings.items():
+        monkeypatch.setenv(f"RESCUE_{name.upper()}", value)
+    runner = CliRunner()
+    backup_file = tmp_path / "backups" / "rescue.db"
+    made = runner.invoke(cli, ["backup", "--db", sqlite_url, "--to", str(backup_file)])
+    assert made.exit_code == 0, made.output
+    assert list(DirectoryPhotos(tmp_path / "backups" / "rescue.db.photos").hashes()) == [sha256]
+    # Restored into a new store whose photos go to a bucket of their own.
+    other = f"rescue-photos-{next(buckets)}"
+    s3.create_bucket(Bucket=other)
+    monkeypatch.setenv("RESCUE_PHOTOS_S3_BUCKET", other)
+    restored = f"sqlite:///{tmp_path / 'restored' / 'rescue.db'}"
+    back = runner.invoke(cli, ["restore", "--from", str(backup_file), "--db", restored])
+    assert back.exit_code == 0, back.output
+    assert "photos: 1 restored" in back.output
+    assert S3Photos(s3, other, "evidence/").get(sha256) == photo()
+    checked = runner.invoke(cli, ["audit", "verify", "--db", restored])
+    assert checked.exit_code == 0, checked.output
+    assert "1 photos match their recorded hashes" in checked.output
+
+
+def test_an_unreachable_or_refusing_store_is_unavailable_not_missing(
+    endpoint: str, bucket: str
+) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    once = Config(retries={"max_attempts": 1}, connect_timeout=5)
+    nobody = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{closed}",
+        region_name=REGION,
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        config=once,
+    )
+    gone = S3Photos(nobody, bucket)
+    for attempt in (
+        lambda: gone.put(b"x"),
+        lambda: gone.get("a" * 64),
+        lambda: gone.exists("a" * 64),
+        lambda: list(gone.hashes()),
+    ):
+        with pytest.raises(Unavailable, match="unavailable"):
+            attempt()
+    # A bucket that is not there is a store that refuses, not a photo that is missing.
+    wrong = S3Photos(s3_client(endpoint, REGION, KEY, SECRET), "no-such-bucket")
+    with pytest.raises(Unavailable, match="refused"):
+        list(wrong.hashes())

@@ -9,14 +9,17 @@ never changed; writing the same bytes again is skipped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from rescue.domain.errors import Unavailable
 from rescue.store.photos import SHA256, MissingPhoto, digest
+
+T = TypeVar("T")
 
 # What S3 and its look-alikes answer for an object that is not there.
 _ABSENT = {"404", "NoSuchKey", "NotFound"}
@@ -50,6 +53,19 @@ def _absent(error: ClientError) -> bool:
     return str(error.response.get("Error", {}).get("Code", "")) in _ABSENT
 
 
+def _reached(call: Callable[[], T]) -> T:
+    """The call's answer; a store that cannot be reached, or refuses (a wrong key, no such
+    bucket), is `Unavailable` (503, retry later), as an unreachable database is."""
+    try:
+        return call()
+    except ClientError as error:
+        if _absent(error):
+            raise
+        raise Unavailable(f"the photo store refused: {error}") from error
+    except BotoCoreError as error:
+        raise Unavailable(f"the photo store is unavailable: {error}") from error
+
+
 class S3Photos:
     """Photos as objects in one bucket, under an optional key prefix (e.g. `rescue/photos/`).
     The client is boto3's, which is safe to share between the server's threads."""
@@ -70,36 +86,36 @@ class S3Photos:
     def put(self, data: bytes) -> str:
         sha256 = digest(data)
         if not self.exists(sha256):
-            self.client.put_object(Bucket=self.bucket, Key=self.key(sha256), Body=data)
+            key = self.key(sha256)
+            _reached(lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=data))
         return sha256
 
     def get(self, sha256: str) -> bytes:
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
-        except ClientError as error:
-            if _absent(error):
-                raise MissingPhoto(sha256) from None
-            raise
-        body: bytes = answer["Body"].read()
+            key = self.key(sha256)
+            body: bytes = _reached(
+                lambda: self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            )
+        except ClientError:  # only an absent object gets past _reached
+            raise MissingPhoto(sha256) from None
         return body
 
     def exists(self, sha256: str) -> bool:
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
-        except MissingPhoto:
+            key = self.key(sha256)
+            _reached(lambda: self.client.head_object(Bucket=self.bucket, Key=key))
+        except (MissingPhoto, ClientError):  # not a hash, or an absent object
             return False
-        except ClientError as error:
-            if _absent(error):
-                return False
-            raise
         return True
 
     def hashes(self) -> Iterator[str]:
         # Listed in key order, so in hash order, as the directory lists them.
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.prefix
+        pages = iter(
+            self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix
+            )
         )
-        for page in pages:
+        while (page := _reached(lambda: next(pages, None))) is not None:
             for item in page.get("Contents", []):
                 name: str = item["Key"][len(self.prefix) :]
                 fan, _, sha256 = name.partition("/")
