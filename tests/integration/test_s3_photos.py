@@ -213,3 +213,18 @@ def test_an_unreachable_or_refusing_store_is_unavailable_not_missing(
     wrong = S3Photos(s3_client(endpoint, REGION, KEY, SECRET), "no-such-bucket")
     with pytest.raises(Unavailable, match="refused"):
         list(wrong.hashes())
+
+
+def test_audit_verify_says_when_the_photo_store_cannot_be_read(
+    store_url: str, s3_settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with served(store_url, **s3_settings) as world:
+        answer = upload(world, on_scene(world), photo(), kind="odometer")
+        assert answer.status_code == 201, answer.text
+    # The auditor's machine names a bucket that is not there.
+    for name, value in {**s3_settings, "photos_s3_bucket": "no-such-bucket"}.items():
+        monkeypatch.setenv(f"RESCUE_{name.upper()}", value)
+    checked = CliRunner().invoke(cli, ["audit", "verify", "--db", store_url])
+    assert checked.exit_code == 2, checked.output
+    assert "photos could not be checked" in checked.output
+    assert "is intact" in checked.output

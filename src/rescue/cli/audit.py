@@ -51,6 +51,7 @@ def verify_command(
     from eventsourcing.utils import Environment
 
     from rescue.bootstrap import photo_storage
+    from rescue.domain.errors import Unavailable
     from rescue.services.audit import verify
     from rescue.services.photos import verify_photos
     from rescue.settings import Settings
@@ -66,7 +67,17 @@ def verify_command(
     try:
         recorder = factory.application_recorder()
         result = verify(recorder, anchor=expected)  # type: ignore[arg-type]
-        photos = verify_photos(recorder, photo_storage(settings))
+        try:
+            photos = verify_photos(recorder, photo_storage(settings))
+        except Unavailable as error:
+            chain = "intact" if result.ok else "TAMPERED"
+            typer.secho(
+                f"photos could not be checked: {error}; the chain of {result.checked} events"
+                f" is {chain}. Check the photo store's settings, or pass --photos DIR.",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(2) from None
     finally:
         factory.close()
     if as_json:
