@@ -16,7 +16,7 @@ import orjson
 
 from rescue.projections.changes import Doc
 from rescue.store.env import is_sqlite
-from rescue.store.sql import connect, transaction
+from rescue.store.sql import connect, schema_transaction, transaction
 
 
 class PositionMoved(Exception):
@@ -39,7 +39,7 @@ class ViewStore:
 
     def _create(self) -> None:
         blob = "BLOB" if self.sqlite else "BYTEA"
-        with self.transaction() as cur:
+        with schema_transaction(self._live(), self.sqlite) as cur:
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS read_models (model TEXT NOT NULL, key TEXT NOT NULL,"
                 f" doc {blob} NOT NULL, PRIMARY KEY (model, key))"

@@ -5,6 +5,7 @@ erasure and leaves the hash chain verifiable."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from rescue.domain.errors import Unavailable
 from rescue.domain.privacy import Erasure
 from rescue.services.dispatch import DispatchService
 from rescue.settings import Settings
-from rescue.store.caller_keys import fingerprint
+from rescue.store.caller_keys import CallerKeys, fingerprint
 from rescue.store.privacy import PER_CALLER, PersonalData, erased_caller, new_key
 from tests.builders import OPERATOR, ids_with, report, reported
 
@@ -150,3 +151,34 @@ def test_rotation_needs_the_current_key(store_url: str, tmp_path: Path) -> None:
         assert caller(app, incident_id) == {"name": NAME, "phone": PHONE}
     finally:
         app.close()
+
+
+def test_processes_starting_at_once_on_a_fresh_database_create_the_key_table_once(
+    store_url: str,
+) -> None:
+    """Several server processes' first calls, at the same moment, on a store without the table.
+
+    Each thread stands for a process: its own `CallerKeys`, its own connection.
+    """
+    master = new_key()
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+    found: list[tuple[str, str]] = []
+
+    def first_call() -> None:
+        keys = CallerKeys(store_url)
+        try:
+            start.wait()
+            found.append(keys.key_for(master, "13800138000"))
+        except BaseException as error:  # collected for the assertion below
+            errors.append(error)
+        finally:
+            keys.close()
+
+    threads = [threading.Thread(target=first_call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(found) == 8 and len(set(found)) == 1, "one key for the caller, whoever asked"

@@ -38,7 +38,7 @@ from eventsourcing.utils import Environment
 
 from rescue.domain.errors import Unavailable
 from rescue.store.env import is_sqlite
-from rescue.store.sql import connect, transaction
+from rescue.store.sql import connect, schema_transaction, transaction
 
 KEY_BYTES = 32
 
@@ -247,7 +247,7 @@ class CallerKeys:
                 if self._conn is None or (not self.sqlite and self._conn.closed):
                     self._conn = connect(self.url)
                 if not self._ready:
-                    with transaction(self._conn, self.sqlite) as cur:
+                    with schema_transaction(self._conn, self.sqlite) as cur:
                         self._create(cur, master_key)
                 if write:
                     with transaction(self._conn, self.sqlite) as cur:

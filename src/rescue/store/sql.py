@@ -40,3 +40,20 @@ def transaction(conn: Any, sqlite: bool) -> Iterator[Any]:
     else:
         with conn.transaction(), conn.cursor() as cur:
             yield cur
+
+
+@contextmanager
+def schema_transaction(conn: Any, sqlite: bool) -> Iterator[Any]:
+    """A transaction for creating tables, one creator at a time.
+
+    On PostgreSQL, `CREATE TABLE IF NOT EXISTS` run by two sessions at once
+    can fail in the loser with a unique violation on the catalogue, so
+    several server processes starting on one database would answer 500 to
+    whoever came first. A transaction-scoped advisory lock makes them take
+    turns; the second finds the table there. (SQLite's IMMEDIATE transaction
+    already serialises them.)
+    """
+    with transaction(conn, sqlite) as cur:
+        if not sqlite:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('rescue.schema'))")
+        yield cur
