@@ -22,12 +22,13 @@ from rescue.services.clock import Clock, utcnow
 from rescue.services.customer_records import CustomerRecords
 from rescue.services.delivery import DeliveryWorkers
 from rescue.services.dispatch import DispatchService
-from rescue.services.eta import EtaRefitter, EtaService
+from rescue.services.eta import EtaService, eta_refitter
 from rescue.services.fault_stats import FaultStats
 from rescue.services.messages import MessageService
 from rescue.services.network import NetworkService
 from rescue.services.outbox import delivery_workers
 from rescue.services.parts import PartsService
+from rescue.services.periodic import PeriodicDuty
 from rescue.services.photos import PhotoService
 from rescue.services.positions import PositionWriter
 from rescue.services.privacy import PrivacyService
@@ -210,7 +211,7 @@ class ServerParts:
     webhooks: WebhookService
     deliveries: DeliveryWorkers
     delivery_store: DeliveryStore
-    eta_refitter: EtaRefitter | None = None
+    eta_refitter: PeriodicDuty | None = None
 
     def close(self) -> None:
         self.deliveries.stop()
@@ -246,7 +247,7 @@ def start_server_parts(rescue: Rescue, loop: asyncio.AbstractEventLoop) -> Serve
     timers.start()
     refitter = None
     if rescue.settings.eta_refit_h > 0:
-        refitter = EtaRefitter(rescue.etas)
+        refitter = eta_refitter(rescue.etas, leadership=Leadership(rescue.settings.db, "eta-refit"))
         refitter.start()
     delivery_store = DeliveryStore(rescue.settings.db)
     webhooks = WebhookService(

@@ -38,12 +38,14 @@ from rescue.domain.eta import (
 from rescue.domain.idempotency import Result
 from rescue.places.provinces import province_of
 from rescue.services.clock import Clock
+from rescue.services.periodic import PeriodicDuty
 from rescue.services.recorded import recorded_events
 from rescue.services.runner import CommandRunner, Decision
 from rescue.services.store import RescueStore
 from rescue.settings import Settings
+from rescue.store.leader import Leadership
 
-__all__ = ["EtaRefitter", "EtaService", "trips_from_log"]
+__all__ = ["EtaService", "eta_refitter", "trips_from_log"]
 
 log = logging.getLogger("rescue.eta")
 
@@ -194,29 +196,14 @@ class EtaService:
         }
 
 
-class EtaRefitter:
-    """A thread that refits the model when the last fit is older than `eta_refit_h`.
-
-    It looks every `check_s`; a failed fit is logged and tried at the next look.
-    """
-
-    def __init__(self, service: EtaService, *, check_s: float = 300.0) -> None:
-        self._service = service
-        self._check_s = check_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="rescue-eta-refit", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._check_s):
-            try:
-                self._service.fit(due_only=True)
-            except Exception:
-                log.exception("refitting the ETA model failed; trying again later")
+def eta_refitter(
+    service: EtaService, *, check_s: float = 300.0, leadership: Leadership | None = None
+) -> PeriodicDuty:
+    """A duty that refits the model, looking every `check_s`, when the last fit is older
+    than `eta_refit_h`; with a `leadership`, in one process of the store."""
+    return PeriodicDuty(
+        "eta-refit",
+        lambda: service.fit(due_only=True),
+        interval_s=check_s,
+        leadership=leadership,
+    )
