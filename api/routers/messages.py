@@ -5,8 +5,8 @@ A message sent here reaches the console (`/ws/board`) and the van's tablet
 (`"message"`), and its read receipt as `"message_read"`.
 """
 
-from __future__ import annotations
-
+# Annotations are evaluated where they are written: the routes are made in a function
+# whose path parameter type is local to it.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -19,6 +19,7 @@ from rescue.api.responses import SIGNED_IN, answers
 from rescue.domain.access import Principal
 from rescue.domain.messages import MAX_TEXT, check_text
 from rescue.domain.vocabulary import Role
+from rescue.services.messages import Subject
 
 router = APIRouter(tags=["messages"])
 
@@ -45,123 +46,72 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-# -- about an incident ------------------------------------------------------------------
+def _conversation_routes(subject: Subject, base: str, param: str, whose: str) -> None:
+    """The three routes of one kind of conversation, under `base/{param}/messages`."""
+    subject_path = Annotated[str, Path(alias=param)]
+    messages = f"{base}/{{{param}}}/messages"
 
-
-@router.post(
-    "/api/incidents/{incident_id}/messages",
-    status_code=201,
-    response_model=Message,
-    responses=answers(*SIGNED_IN, 403, 404, 409, 422),
-)
-def send_about_incident(
-    incident_id: str,
-    body: SendMessage,
-    request: Request,
-    app: AppDep,
-    writer: WriterDep,
-    key: IdempotencyHeader = None,
-) -> JSONResponse:
-    """Sends a message about the incident (operator, or the crew of its van)."""
-    return run_command(
-        request,
-        writer,
-        key,
-        body,
-        lambda data, idem: app.messages.send_about_incident(
-            incident_id, data["text"], writer, idem
-        ),
+    @router.post(
+        messages,
+        name=f"send_{subject}_message",
+        status_code=201,
+        response_model=Message,
+        responses=answers(*SIGNED_IN, 403, 404, 409, 422),
+        description=f"Sends a message {whose} (operator, or the crew of the van concerned).",
     )
+    def send(
+        subject_id: subject_path,
+        body: SendMessage,
+        request: Request,
+        app: AppDep,
+        writer: WriterDep,
+        key: IdempotencyHeader = None,
+    ) -> JSONResponse:
+        return run_command(
+            request,
+            writer,
+            key,
+            body,
+            lambda data, idem: app.messages.send(subject, subject_id, data["text"], writer, idem),
+        )
 
-
-@router.get(
-    "/api/incidents/{incident_id}/messages",
-    response_model=list[Message],
-    responses=answers(*SIGNED_IN, 403, 404),
-)
-def incident_messages(incident_id: str, app: AppDep, principal: AnyRoleDep) -> list[dict[str, Any]]:
-    """The incident's messages, oldest first (operator, auditor, or the crew of its van)."""
-    return app.messages.incident_messages(incident_id, principal)
-
-
-@router.post(
-    "/api/incidents/{incident_id}/messages/{message_id}/read",
-    response_model=Message,
-    responses=answers(*SIGNED_IN, 403, 404, 409, 422),
-)
-def read_about_incident(
-    incident_id: str,
-    message_id: MessageId,
-    request: Request,
-    app: AppDep,
-    reader: WriterDep,
-    key: IdempotencyHeader = None,
-) -> JSONResponse:
-    """Records that the message was read by the side it was sent to (a read receipt)."""
-    return run_command(
-        request,
-        reader,
-        key,
-        None,
-        lambda _, idem: app.messages.read_about_incident(incident_id, message_id, reader, idem),
+    @router.get(
+        messages,
+        name=f"{subject}_messages",
+        response_model=list[Message],
+        responses=answers(*SIGNED_IN, 403, 404),
+        description=f"The messages {whose}, oldest first (operator, auditor, or the crew of"
+        " the van concerned).",
     )
+    def conversation(
+        subject_id: subject_path, app: AppDep, principal: AnyRoleDep
+    ) -> list[dict[str, Any]]:
+        return app.messages.conversation(subject, subject_id, principal)
 
-
-# -- to a van ---------------------------------------------------------------------------
-
-
-@router.post(
-    "/api/vans/{van_id}/messages",
-    status_code=201,
-    response_model=Message,
-    responses=answers(*SIGNED_IN, 403, 404, 422),
-)
-def send_to_van(
-    van_id: str,
-    body: SendMessage,
-    request: Request,
-    app: AppDep,
-    writer: WriterDep,
-    key: IdempotencyHeader = None,
-) -> JSONResponse:
-    """Sends a message to the van's crew (operator), or from the crew to the desk."""
-    return run_command(
-        request,
-        writer,
-        key,
-        body,
-        lambda data, idem: app.messages.send_to_van(van_id, data["text"], writer, idem),
+    @router.post(
+        messages + "/{message_id}/read",
+        name=f"read_{subject}_message",
+        response_model=Message,
+        responses=answers(*SIGNED_IN, 403, 404, 409, 422),
+        description="Records that the message was read by the side it was sent to"
+        " (a read receipt).",
     )
+    def read(
+        subject_id: subject_path,
+        message_id: MessageId,
+        request: Request,
+        app: AppDep,
+        reader: WriterDep,
+        key: IdempotencyHeader = None,
+    ) -> JSONResponse:
+        return run_command(
+            request,
+            reader,
+            key,
+            None,
+            lambda _, idem: app.messages.read(subject, subject_id, message_id, reader, idem),
+        )
 
 
-@router.get(
-    "/api/vans/{van_id}/messages",
-    response_model=list[Message],
-    responses=answers(*SIGNED_IN, 403, 404),
-)
-def van_messages(van_id: str, app: AppDep, principal: AnyRoleDep) -> list[dict[str, Any]]:
-    """The van's own conversation, oldest first (operator, auditor, or that van's crew)."""
-    return app.messages.van_messages(van_id, principal)
-
-
-@router.post(
-    "/api/vans/{van_id}/messages/{message_id}/read",
-    response_model=Message,
-    responses=answers(*SIGNED_IN, 403, 404, 409, 422),
-)
-def read_to_van(
-    van_id: str,
-    message_id: MessageId,
-    request: Request,
-    app: AppDep,
-    reader: WriterDep,
-    key: IdempotencyHeader = None,
-) -> JSONResponse:
-    """Records that the message was read by the side it was sent to (a read receipt)."""
-    return run_command(
-        request,
-        reader,
-        key,
-        None,
-        lambda _, idem: app.messages.read_to_van(van_id, message_id, reader, idem),
-    )
+_conversation_routes(Subject.INCIDENT, "/api/incidents", "incident_id", "about the incident")
+_conversation_routes(Subject.VAN, "/api/vans", "van_id", "in the van's own conversation")

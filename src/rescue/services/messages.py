@@ -8,7 +8,7 @@ after a lost answer records it once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 from rescue.domain.access import Principal
@@ -23,108 +23,78 @@ from rescue.services.runner import CommandRunner, Decision
 DESK = frozenset({Role.OPERATOR, Role.AUDITOR})
 
 
+class Subject(StrEnum):
+    """What a conversation is about: an incident, or the van itself."""
+
+    INCIDENT = "incident"
+    VAN = "van"
+
+
 class MessageService:
     def __init__(self, runner: CommandRunner) -> None:
         self.runner = runner
 
-    # -- about an incident ---------------------------------------------------------
-
-    def send_about_incident(
+    def send(
         self,
-        incident_id: str,
+        subject: Subject,
+        subject_id: str,
         text: str,
         principal: Principal,
         idempotency: IdempotencyKey | None = None,
     ) -> Result:
-        """Sends a message about the incident (operator, or the crew of its van)."""
-        return self._send(lambda: self.runner.incident(incident_id), text, principal, idempotency)
-
-    def read_about_incident(
-        self,
-        incident_id: str,
-        message_id: str,
-        principal: Principal,
-        idempotency: IdempotencyKey | None = None,
-    ) -> Result:
-        """Records that the other side read the message (once; again is no news)."""
-        return self._read(
-            lambda: self.runner.incident(incident_id), message_id, principal, idempotency
-        )
-
-    def incident_messages(self, incident_id: str, principal: Principal) -> list[dict[str, Any]]:
-        incident = self.runner.incident(incident_id)
-        if principal.role not in DESK and (
-            principal.role != Role.CREW or principal.van_id != incident.van_id
-        ):
-            raise Forbidden("messages of an incident are for the desk and the crew of its van")
-        return [_shown(incident, m) for m in messages_of(incident)]
-
-    # -- to a van ---------------------------------------------------------------------
-
-    def send_to_van(
-        self,
-        van_id: str,
-        text: str,
-        principal: Principal,
-        idempotency: IdempotencyKey | None = None,
-    ) -> Result:
-        """Sends a message in the van's own conversation (operator, or that van's crew)."""
-        return self._send(lambda: self.runner.van(van_id), text, principal, idempotency)
-
-    def read_to_van(
-        self,
-        van_id: str,
-        message_id: str,
-        principal: Principal,
-        idempotency: IdempotencyKey | None = None,
-    ) -> Result:
-        return self._read(lambda: self.runner.van(van_id), message_id, principal, idempotency)
-
-    def van_messages(self, van_id: str, principal: Principal) -> list[dict[str, Any]]:
-        if principal.role not in DESK and (
-            principal.role != Role.CREW or principal.van_id != van_id
-        ):
-            raise Forbidden("a van's messages are for the desk and that van's crew")
-        van = self.runner.van(van_id)
-        return [_shown(van, m) for m in messages_of(van)]
-
-    # -- the commands, for either kind of conversation ------------------------------------
-
-    def _send(
-        self,
-        load: Callable[[], Any],
-        text: str,
-        principal: Principal,
-        idempotency: IdempotencyKey | None,
-    ) -> Result:
+        """Sends a message in the conversation (operator, or the crew of the van concerned)."""
         side_of(principal.role)
         actor = principal.actor.as_dict()
 
         def decide() -> Decision:
-            holder = load()
+            holder = self._load(subject, subject_id)
             message_id = uuid.uuid4().hex
             holder.send_message(message_id, text, actor)
             return [holder], Result(_shown(holder, find(messages_of(holder), message_id)), True)
 
         return self.runner.run(idempotency, decide)
 
-    def _read(
+    def read(
         self,
-        load: Callable[[], Any],
+        subject: Subject,
+        subject_id: str,
         message_id: str,
         principal: Principal,
-        idempotency: IdempotencyKey | None,
+        idempotency: IdempotencyKey | None = None,
     ) -> Result:
+        """Records that the other side read the message (once; again is no news)."""
         side_of(principal.role)
         actor = principal.actor.as_dict()
 
         def decide() -> Decision:
-            holder = load()
+            holder = self._load(subject, subject_id)
             changed = holder.read_message(message_id, actor)
             message = _shown(holder, find(messages_of(holder), message_id))
             return ([holder] if changed else []), Result(message)
 
         return self.runner.run(idempotency, decide)
+
+    def conversation(
+        self, subject: Subject, subject_id: str, principal: Principal
+    ) -> list[dict[str, Any]]:
+        """The messages, oldest first: for the desk, and the crew of the van concerned."""
+        if subject is Subject.VAN and principal.role not in DESK:
+            # A crew learns nothing of another van, not even whether it exists.
+            _check_crew_of(principal, subject_id, "a van's messages")
+        holder = self._load(subject, subject_id)
+        if subject is Subject.INCIDENT and principal.role not in DESK:
+            _check_crew_of(principal, holder.van_id, "messages of an incident")
+        return [_shown(holder, m) for m in messages_of(holder)]
+
+    def _load(self, subject: Subject, subject_id: str) -> Any:
+        if subject is Subject.INCIDENT:
+            return self.runner.incident(subject_id)
+        return self.runner.van(subject_id)
+
+
+def _check_crew_of(principal: Principal, van_id: str | None, what: str) -> None:
+    if principal.role != Role.CREW or principal.van_id != van_id:
+        raise Forbidden(f"{what} are for the desk and the crew of that van")
 
 
 def _shown(holder: Any, message: dict[str, Any]) -> dict[str, Any]:
