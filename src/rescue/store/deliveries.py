@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from rescue.store.env import is_sqlite
-from rescue.store.sql import connect
+from rescue.store.sql import connect, schema_transaction
 
 KEEP_ATTEMPTS = 1000
 
@@ -121,13 +121,9 @@ class DeliveryStore:
             f" duration_ms {real} NOT NULL)",
             "CREATE INDEX IF NOT EXISTS delivery_attempts_target ON delivery_attempts (target, id)",
         ]
-        for statement in statements:
-            try:
-                self._execute(statement)
-            except Exception as error:
-                # Two PostgreSQL processes creating the same table at once: one wins.
-                if "already exists" not in str(error) and "duplicate key" not in str(error):
-                    raise
+        with self._lock, schema_transaction(self._conn, self.sqlite) as cur:
+            for statement in statements:
+                cur.execute(statement)
 
     # -- cursors and leases -------------------------------------------------------------
 
