@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from rescue.api.deps import (
     AdminDep,
-    AnyRoleDep,
     AppDep,
     IdempotencyHeader,
     require_own_van,
     roles,
 )
+from rescue.api.period import From, To, checked_period
 from rescue.api.replies import run_command
 from rescue.api.responses import SIGNED_IN, answers
 from rescue.domain.access import Principal
@@ -43,6 +42,10 @@ class ChangeStock(BaseModel):
     )
 
 
+StockReaderDep = Annotated[Principal, roles(Role.OPERATOR, Role.ADMIN, Role.CREW)]
+PlanDep = Annotated[Principal, roles(Role.OPERATOR, Role.AUDITOR, Role.ADMIN)]
+
+
 class StockLine(BaseModel):
     part_no: str
     name: str
@@ -50,10 +53,8 @@ class StockLine(BaseModel):
 
 
 @router.get("/vans/{van_id}/stock", responses=answers(*SIGNED_IN, 403, 404))
-def van_stock(van_id: str, app: AppDep, principal: AnyRoleDep) -> list[StockLine]:
+def van_stock(van_id: str, app: AppDep, principal: StockReaderDep) -> list[StockLine]:
     """The parts on a van now (operator, admin, the crew of that van)."""
-    if principal.role not in (Role.OPERATOR, Role.ADMIN, Role.CREW):
-        raise HTTPException(403, "this needs the operator, admin or crew role")
     require_own_van(principal, van_id)
     return [StockLine(**line) for line in app.parts.stock(van_id)]
 
@@ -89,26 +90,6 @@ def change_stock(
 
 # -- the plan ---------------------------------------------------------------------------------
 
-PlanDep = Annotated[Principal, roles(Role.OPERATOR, Role.AUDITOR, Role.ADMIN)]
-From = Annotated[datetime | None, Query(alias="from", description="ISO-8601 with an offset")]
-To = Annotated[datetime | None, Query(alias="to", description="ISO-8601 with an offset; excluded")]
-
-
-def period(start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
-    """A period's bounds, each with its offset; 422 for a naive time or an empty period."""
-    for name, moment in (("from", start), ("to", end)):
-        if moment is not None and moment.tzinfo is None:
-            raise HTTPException(
-                422,
-                [{"loc": ["query", name], "msg": "include an offset such as Z or +08:00",
-                  "type": "value_error"}],
-            )  # fmt: skip
-    if start is not None and end is not None and end <= start:
-        raise HTTPException(
-            422, [{"loc": ["query", "to"], "msg": "to must be after from", "type": "value_error"}]
-        )
-    return start, end
-
 
 class AbcLine(BaseModel):
     part_no: str
@@ -124,7 +105,7 @@ class AbcLine(BaseModel):
 def parts_abc(app: AppDep, _: PlanDep, start: From = None, end: To = None) -> list[AbcLine]:
     """ABC classes of the parts fitted from vans over the period, by consumption value
     (operator, auditor, admin)."""
-    return [AbcLine(**row) for row in app.planner.abc(*period(start, end))]
+    return [AbcLine(**row) for row in app.planner.abc(*checked_period(start, end))]
 
 
 @router.get("/parts/replenishment", responses=answers(*SIGNED_IN, 403, 422))
@@ -153,7 +134,7 @@ def fault_statistics(
     """Faults per model series, fault category or fitted part number and month, with the
     vehicles' mean months and km in service and the share of settled repairs that went to
     the maker under warranty (operator, auditor, admin)."""
-    return app.fault_stats.by(by, *period(start, end))
+    return app.fault_stats.by(by, *checked_period(start, end))
 
 
 # -- the vans' own maintenance ---------------------------------------------------------------
