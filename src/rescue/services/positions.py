@@ -10,8 +10,10 @@ commit; under heavy load batches grow and throughput follows the store's
 batched-append rate.
 
 Failure mode: if the transaction fails, every request in that batch gets the
-error (none of their positions were stored) and may retry; a conflict with
-another process writing the same track is retried here on fresh tracks. A
+error (none of their positions were stored) and may retry. Other processes
+write the same tracks: before each transaction the batch's cached tracks catch
+up with what they stored, and a conflict that still happens (they wrote in
+between) is retried here on tracks read again. A
 request refused on its own (an unknown van, an idempotency key reused for
 other reports) gets its domain error and the rest of the batch is stored.
 """
@@ -129,9 +131,8 @@ class PositionWriter:
             try:
                 replies = self._append(batch)
             except IntegrityError:
-                # Another process appended to one of these tracks, or a retry
-                # raced its own first try: reload and re-apply.
-                self._tracks.clear()
+                # Another process appended to one of these tracks between the
+                # catch-up and the insert: their tracks were dropped and are read again.
                 if attempt == 2:
                     self._fail(batch, Unavailable("could not store positions; retry"))
                     return
@@ -159,6 +160,7 @@ class PositionWriter:
         first_reply: dict[Any, Result] = {}
         # Every event of one write is stamped with the moment the writer took the batch.
         timestamp = VanTrack.PositionReported.create_timestamp()
+        self._catch_up(batch)
         for job in batch:
             key = job.idempotency
             if key is not None:
@@ -235,6 +237,17 @@ class PositionWriter:
             track.take_fix(lat, lon, recorded_at, speed_kmh, heading, accuracy_m)
         track.version = version
         track.modified_on = timestamp
+
+    def _catch_up(self, batch: list[_Job]) -> None:
+        """Moves the batch's cached tracks past what other processes stored on them.
+
+        Every server process has its writer and a van's reports reach either, so
+        a cached track is often a version or two behind the store; appending
+        from it would collide with the other process's rows. One read for the
+        whole batch finds and applies the missed events.
+        """
+        cached = {job.van_id: self._tracks.get(job.van_id) for job in batch}
+        self._store.catch_up([track for track in cached.values() if track is not None])
 
     def _track(self, van_id: str) -> VanTrack:
         track = self._tracks.get(van_id)

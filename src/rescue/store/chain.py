@@ -377,11 +377,35 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         self._insert_chain = SQL("INSERT INTO {0} VALUES (%s, %s, %s, %s, %s)").format(
             self.chain_table
         )
+        self._select_after = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS after(id, version) "
+            "JOIN {0} AS e ON e.originator_id = after.id AND e.originator_version > after.version "
+            "ORDER BY e.originator_id, e.originator_version"
+        ).format(self.events)
 
     def insert_rows(self, rows: Sequence[EventRow]) -> Sequence[int]:
         """Inserts the rows in one transaction, as the library's stored events; returns ids."""
         stored = [StoredEvent(UUID(o), version, topic, state) for o, version, topic, state in rows]
         return self.insert_events(stored) or []
+
+    def select_after(self, versions: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
+        """The events of each originator after its given version (see RowRecorder)."""
+        if not versions:
+            return []
+        ids = [originator_id for originator_id, _ in versions]
+        after = [version for _, version in versions]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_after, (ids, after), prepare=True)
+            return [
+                StoredEvent(
+                    row["originator_id"],
+                    row["originator_version"],
+                    row["topic"],
+                    bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
