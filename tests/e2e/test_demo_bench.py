@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,49 @@ def test_bench_quick_writes_the_table_json_and_chart(tmp_path: Path) -> None:
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "ratio >= 0.6" in done.stdout and "met" in done.stdout
     assert (out / "bench.md").read_text().count("\n|") >= len(rows) + 1
+
+
+def test_bench_quick_on_postgresql_adds_its_rows_against_the_same_baselines(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """`--pg-url`: the server benchmarks run on both stores, in databases of their own."""
+    out = tmp_path / "bench"
+    only = ["--only", "http", "--only", "live", "--only", "calls"]
+    done = subprocess.run(
+        [sys.executable, "-m", "rescue.cli", "bench", "--quick", *only, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RESCUE_BENCH_PG_URL": postgres_url},
+        timeout=900,  # only catches a hang
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    rows = {r["metric"]: r for r in json.loads((out / "bench.json").read_text())}
+    suffix = " (PostgreSQL)"
+    on_pg = {m.removesuffix(suffix): r for m, r in rows.items() if m.endswith(suffix)}
+    # Every row of the three benchmarks, on both stores: 4 HTTP, 2 live feed, 1 call + dispatch.
+    assert len(on_pg) == 7 and len(rows) == 14, sorted(rows)
+    assert set(on_pg) <= set(rows), sorted(rows)
+    for metric, pg in on_pg.items():
+        assert isinstance(pg["value"], int | float) and pg["value"] > 0, pg
+        sqlite = rows[metric]
+        if metric.startswith(("HTTP ingest", "authenticated GET", "position to board")):
+            # Both stores' servers are measured against one run of the bare server.
+            assert pg["baseline"] == sqlite["baseline"], (sqlite, pg)
+    read = rows["authenticated GET /api/vans/{id} (PostgreSQL)"]["details"]
+    assert read["store"] == "PostgreSQL"
+    for path in read.values():
+        if isinstance(path, dict):
+            assert path["ours"]["requests"] > 0 and path["ours"]["status_errors"] == 0, path
+    feed = rows["position to board client p99 (100 vans at 1 Hz, 20 clients) (PostgreSQL)"]
+    assert feed["details"]["positions_stored"] > 0
+    assert "server process(es)" in feed["note"]
+
+    # The databases the bench made are gone.
+    import psycopg
+
+    with psycopg.connect(postgres_url) as conn:
+        left = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'rescue_bench_%'"
+        ).fetchall()
+    assert left == []

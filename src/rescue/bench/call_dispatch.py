@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from rescue.bench.live import _drive, _percentile, rescue_server, seed_fleet
+from rescue.bench.stores import SQLITE, BenchStore
 from rescue.domain.validation import vin_with_check_digit
 from rescue.simulator.network import scaled_network
 from rescue.store.privacy import new_key
@@ -87,10 +88,18 @@ def _summary(samples: list[float], failed: int) -> dict[str, Any]:
 
 
 def bench_call_dispatch(
-    vans: int = 1000, clients: int = 200, calls: int = 100, workers: int | None = None
+    vans: int = 1000,
+    clients: int = 200,
+    calls: int = 100,
+    workers: int | None = None,
+    store: BenchStore = SQLITE,
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="rescue-calls-") as folder:
-        db = f"sqlite:///{Path(folder) / 'calls.db'}"
+    """The calls idle, then under load, on a fresh `store`; `workers`: the server's processes
+    (default: `rescue serve`'s own)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="rescue-calls-") as folder,
+        store.fresh(Path(folder)) as db,
+    ):
         key = new_key()
         fleet = seed_fleet(db, key, vans)
         # The same network seed_fleet loaded: calls come in near its stations.
@@ -116,6 +125,7 @@ def bench_call_dispatch(
                 )
             )
     return {
+        "store": store.name,
         "vans": vans,
         "clients": clients,
         "idle": _summary(*idle),

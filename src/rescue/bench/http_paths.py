@@ -1,16 +1,17 @@
 """The HTTP paths users take, through a real `rescue serve`, against bare FastAPI routes.
 
-A `rescue serve` process on SQLite with a loaded network and a crew account
-per van; `wrk` (rescue.bench.wrk) keeps 64 connections busy on loopback,
-rotating through every van, its crew's token and several bodies per van:
+A `rescue serve` process on SQLite (and one on PostgreSQL, when asked), each
+with a loaded network and a crew account per van; `wrk` (rescue.bench.wrk)
+keeps 64 connections busy on loopback, rotating through every van, its
+crew's token and several bodies per van:
 
 * one fix per request: `POST /api/vans/{id}/positions` with one report, as a
   phone or a tracker sends it;
 * ten fixes per request: the same with a list of ten reports;
 * a read: `GET /api/vans/{id}`, authenticated.
 
-Each runs for a warm-up, then for the measured window; right after, the same
-requests go to the bare routes of rescue.bench.bare_http (same paths, same
+Each runs for a warm-up, then for the measured window on each store's server;
+right after, the same requests go to the bare routes of rescue.bench.bare_http (same paths, same
 uvicorn, the body parsed as JSON, no token, no store) in as many processes
 as `rescue serve` runs (one per core unless told otherwise). wrk shares the
 machine's cores with the servers; its latency is from send to the whole
@@ -22,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +34,7 @@ import orjson
 from rescue.api.workers import serve_workers
 from rescue.bench.live import Fleet, rescue_server, seed_fleet
 from rescue.bench.processes import cpu_seconds, serving
+from rescue.bench.stores import SQLITE, BenchStore
 from rescue.bench.wrk import Load, Request, run_wrk
 from rescue.store.privacy import new_key
 
@@ -144,42 +146,59 @@ def bench_http(
     warmup_s: float = 3.0,
     advance: Callable[[], None] = lambda: None,
     workers: int | None = None,
-) -> dict[str, Any]:
-    """Every scenario through `rescue serve` and through the bare routes.
+    stores: Sequence[BenchStore] = (SQLITE,),
+) -> dict[str, dict[str, Any]]:
+    """Every scenario through `rescue serve` on each store and through the bare routes.
 
-    Both run `workers` processes (default: as many as `rescue serve` starts).
-    `advance` is called after each measured run (2 x the scenarios in all).
+    Every server runs `workers` processes (default: as many as `rescue serve`
+    starts). Returns, by store name, each scenario's figures beside the bare
+    routes' (one measurement, the same for every store). `advance` is called
+    after each measured run ((stores + 1) x the scenarios in all).
     """
     processes = workers or serve_workers()
-    with tempfile.TemporaryDirectory(prefix="rescue-http-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="rescue-http-") as scratch,
+        contextlib.ExitStack() as up,
+    ):
         folder = Path(scratch)
-        db = f"sqlite:///{folder / 'http.db'}"
         key = new_key()
-        fleet = seed_fleet(db, key, vans)
-        chosen = scenarios(fleet, datetime.now(UTC) - timedelta(hours=1))
-        ours: dict[str, Measured] = {}
+        start = datetime.now(UTC) - timedelta(hours=1)
+        served: dict[str, tuple[tuple[int, int], list[Scenario]]] = {}
+        for store in stores:
+            (folder / store.name).mkdir()
+            db = up.enter_context(store.fresh(folder / store.name))
+            chosen = scenarios(seed_fleet(db, key, vans), start)
+            served[store.name] = (
+                up.enter_context(rescue_server(db, key, workers=processes)),
+                chosen,
+            )
+        bare_at = up.enter_context(bare_http_server(processes))
+        first = next(iter(served.values()))[1]
+        ours: dict[str, dict[str, Measured]] = {name: {} for name in served}
         bare: dict[str, Measured] = {}
-        # Both servers are up throughout (an idle `rescue serve` takes well under 1% of a
-        # core) and take turns path by path, so both see the machine in the same state.
-        with (
-            rescue_server(db, key, workers=processes) as ours_at,
-            bare_http_server(processes) as bare_at,
-        ):
-            for s in chosen:
-                ours[s.name] = _measure(*ours_at, s, folder / "ours", seconds, warmup_s)
+        # Every server is up throughout (an idle `rescue serve` takes well under 1% of a
+        # core) and they take turns path by path, so all see the machine in the same state.
+        for n, path in enumerate(PATHS):
+            for name, (at, chosen) in served.items():
+                ours[name][path] = _measure(*at, chosen[n], folder / "ours", seconds, warmup_s)
                 advance()
-                bare[s.name] = _measure(*bare_at, s, folder / "bare", seconds, warmup_s)
-                advance()
+            # The bare routes ignore the token: the first store's requests will do.
+            bare[path] = _measure(*bare_at, first[n], folder / "bare", seconds, warmup_s)
+            advance()
     return {
-        "vans": vans,
-        "connections": CONNECTIONS,
-        "seconds": seconds,
-        "warmup_s": warmup_s,
-        "server_processes": processes,
-        **{
-            s.name: {"ours": _summary(s, ours[s.name]), "bare": _summary(s, bare[s.name])}
-            for s in chosen
-        },
+        name: {
+            "vans": vans,
+            "connections": CONNECTIONS,
+            "seconds": seconds,
+            "warmup_s": warmup_s,
+            "server_processes": processes,
+            "store": name,
+            **{
+                s.name: {"ours": _summary(s, ours[name][s.name]), "bare": _summary(s, bare[s.name])}
+                for s in first
+            },
+        }
+        for name in served
     }
 
 

@@ -1,9 +1,11 @@
-"""The HTTP path benchmarks as report rows (registered in rescue.bench.registry)."""
+"""The HTTP path benchmarks as report rows (registered in rescue.bench.registry), a set per
+store the run covers (SQLite, and PostgreSQL under `rescue bench --pg-url`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rescue.bench.processes import serve_processes
 from rescue.bench.registry import BenchContext
 from rescue.bench.report import Cond, Goal, Row
 from rescue.bench.wrk import INSTALL_HINT, wrk_command
@@ -17,7 +19,10 @@ _READ = "authenticated GET /api/vans/{id}"
 def http_rows(ctx: BenchContext) -> list[Row]:
     if wrk_command() is None:
         return [
-            Row(metric=metric, value=None, unit=unit, note=f"skipped: {INSTALL_HINT}")
+            Row(
+                metric=metric + store.suffix, value=None, unit=unit, note=f"skipped: {INSTALL_HINT}"
+            )
+            for store in ctx.stores
             for metric, unit in (
                 (f"{_INGEST}, 1 fix per request", "positions/s"),
                 (f"{_INGEST}, 10 fixes per request", "positions/s"),
@@ -27,20 +32,30 @@ def http_rows(ctx: BenchContext) -> list[Row]:
     from rescue.bench.http_paths import PATHS, bench_http
 
     vans, seconds, warmup_s = (100, 2.0, 1.0) if ctx.quick else (1000, 15.0, 3.0)
+    stores = ctx.stores
     task = ctx.progress.add_task(
-        "HTTP paths: rescue serve vs bare FastAPI (wrk)", total=2 * len(PATHS)
+        "HTTP paths: rescue serve vs bare FastAPI (wrk)", total=(len(stores) + 1) * len(PATHS)
     )
-    result = bench_http(vans, seconds, warmup_s, advance=lambda: ctx.progress.advance(task))
+    results = bench_http(
+        vans, seconds, warmup_s, advance=lambda: ctx.progress.advance(task), stores=stores
+    )
+    return [row for store in stores for row in _store_rows(results[store.name], store.suffix)]
+
+
+def _store_rows(result: dict[str, Any], suffix: str) -> list[Row]:
+    """The HTTP rows of one store's server; `suffix` names the store in each row."""
+    from rescue.bench.http_paths import PATHS
+
     setup = (
-        f"{result['connections']} connections for {seconds:g} s after {warmup_s:g} s of "
-        f"warm-up, {vans:,} vans and tokens in turn, wrk on the same cores; baseline: "
-        "bare FastAPI route on the same uvicorn parsing the same body, "
-        f"{result['server_processes']} server process(es) each"
+        f"{result['connections']} connections for {result['seconds']:g} s after "
+        f"{result['warmup_s']:g} s of warm-up, {result['vans']:,} vans and tokens in turn, wrk "
+        "on the same cores; baseline: bare FastAPI route on the same uvicorn parsing the same "
+        f"body, {result['server_processes']} server process(es) each"
     )
     one, ten, read = (result[name] for name in PATHS)
     return [
         Row(
-            metric=f"{_INGEST}, 1 fix per request",
+            metric=f"{_INGEST}, 1 fix per request{suffix}",
             value=one["ours"]["positions_per_s"],
             unit="positions/s",
             baseline=one["bare"]["positions_per_s"],
@@ -50,7 +65,7 @@ def http_rows(ctx: BenchContext) -> list[Row]:
             extra=result,
         ),
         Row(
-            metric=f"{_INGEST} p99, 1 fix per request",
+            metric=f"{_INGEST} p99, 1 fix per request{suffix}",
             value=one["ours"]["p99_ms"],
             unit="ms",
             baseline=one["bare"]["p99_ms"],
@@ -60,7 +75,7 @@ def http_rows(ctx: BenchContext) -> list[Row]:
             extra=result,
         ),
         Row(
-            metric=f"{_INGEST}, 10 fixes per request",
+            metric=f"{_INGEST}, 10 fixes per request{suffix}",
             value=ten["ours"]["positions_per_s"],
             unit="positions/s",
             baseline=ten["bare"]["positions_per_s"],
@@ -70,7 +85,7 @@ def http_rows(ctx: BenchContext) -> list[Row]:
             extra=result,
         ),
         Row(
-            metric=_READ,
+            metric=f"{_READ}{suffix}",
             value=read["ours"]["requests_per_s"],
             unit="requests/s",
             baseline=read["bare"]["requests_per_s"],
@@ -102,30 +117,40 @@ def _latencies(paths: dict[str, Any]) -> str:
 
 
 def call_dispatch_rows(ctx: BenchContext) -> list[Row]:
-    """An operator's call and dispatch while vans report and boards watch, against idle."""
+    """An operator's call and dispatch while vans report and boards watch, against idle,
+    on each store."""
     from rescue.bench.call_dispatch import bench_call_dispatch
 
     vans, clients, calls = (100, 20, 10) if ctx.quick else (1000, 200, 100)
-    task = ctx.progress.add_task("operator call + dispatch, idle then under load", total=1)
-    result = bench_call_dispatch(vans, clients, calls)
-    ctx.progress.advance(task)
+    processes = serve_processes()
+    rows = []
+    for store in ctx.stores:
+        task = ctx.progress.add_task(
+            f"operator call + dispatch on {store.name}, idle then under load", total=1
+        )
+        result = bench_call_dispatch(vans, clients, calls, workers=processes.count, store=store)
+        ctx.progress.advance(task)
+        rows.append(_call_row(result, calls, processes.described, store.suffix))
+    return rows
+
+
+def _call_row(result: dict[str, Any], calls: int, processes: str, suffix: str) -> Row:
+    vans, clients = result["vans"], result["clients"]
     idle, loaded = result["idle"], result["loaded"]
     failed = idle["failed"] + loaded["failed"]
-    return [
-        Row(
-            metric=(f"operator call + dispatch p99 ({vans:,} vans at 1 Hz, {clients} boards)"),
-            value=loaded["p99_ms"],
-            unit="ms",
-            baseline=idle["p99_ms"],
-            ratio=_time_ratio(loaded["p99_ms"], idle["p99_ms"]),
-            goal=Goal.of(Cond("value", "<=", 200.0, "ms")),
-            note=(
-                f"POST /api/incidents then /dispatch, {calls} calls in turn; p50 "
-                f"{loaded['p50_ms']:g} ms (idle {idle['p50_ms']:g} ms); baseline: the same "
-                f"server idle; positions reached boards at p99 "
-                f"{result['position_p99_ms_while_loaded']:g} ms meanwhile"
-                + (f"; {failed} calls failed" if failed else "")
-            ),
-            extra=result,
-        )
-    ]
+    return Row(
+        metric=f"operator call + dispatch p99 ({vans:,} vans at 1 Hz, {clients} boards){suffix}",
+        value=loaded["p99_ms"],
+        unit="ms",
+        baseline=idle["p99_ms"],
+        ratio=_time_ratio(loaded["p99_ms"], idle["p99_ms"]),
+        goal=Goal.of(Cond("value", "<=", 200.0, "ms")),
+        note=(
+            f"POST /api/incidents then /dispatch, {calls} calls in turn; p50 "
+            f"{loaded['p50_ms']:g} ms (idle {idle['p50_ms']:g} ms); baseline: the same "
+            f"server idle; positions reached boards at p99 "
+            f"{result['position_p99_ms_while_loaded']:g} ms meanwhile; {processes}"
+            + (f"; {failed} calls failed" if failed else "")
+        ),
+        extra=result,
+    )

@@ -1,6 +1,7 @@
 """End-to-end live feed: GPS from vans to board consoles, and the CPU it costs the server.
 
-A real `rescue serve` process on SQLite; the load generator (in this process,
+A real `rescue serve` process on SQLite (then on PostgreSQL, when asked),
+with its default server processes (one per core); the load generator (in this process,
 asyncio) opens one crew socket per van, each sending its position once a
 second stamped with the send time, and `clients` board sockets that record,
 for every position change they receive, now minus that stamp: the
@@ -21,7 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ import orjson
 from websockets.asyncio.client import connect
 
 from rescue.bench.processes import cpu_seconds, serving
+from rescue.bench.stores import SQLITE, BenchStore, positions_stored
 from rescue.bootstrap import bootstrap
 from rescue.domain.actors import Actor
 from rescue.settings import Settings
@@ -217,66 +219,85 @@ def seed_fleet(db: str, key: str, vans: int) -> Fleet:
     return Fleet([v.van_id for v in network.vans], crews, operator)
 
 
-def bench_live(vans: int = 1000, clients: int = 200, seconds: float = 20.0) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="rescue-live-") as folder:
-        db = f"sqlite:///{Path(folder) / 'live.db'}"
-        key = new_key()
-        fleet = seed_fleet(db, key, vans)
-        operator, crews = fleet.operator, fleet.crews
+def bench_live(
+    vans: int = 1000,
+    clients: int = 200,
+    seconds: float = 20.0,
+    stores: Sequence[BenchStore] = (SQLITE,),
+    workers: int | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The live feed through `rescue serve` on each store (a fresh one each), then through
+    the bare broadcast server once; by store name, its figures beside the bare server's.
 
-        with rescue_server(db, key, RESCUE_WS_QUEUE_LIMIT="100000") as (port, pid):
-            ours, ours_cpu = asyncio.run(
-                _drive(
-                    f"ws://127.0.0.1:{port}/ws/board?token={operator}",
-                    [f"ws://127.0.0.1:{port}/ws/crew?token={t}" for t in crews],
-                    clients,
-                    seconds,
-                    pid,
+    `workers`: the server's processes (default: `rescue serve`'s own, one per core)."""
+    ours: dict[str, tuple[Tally, float, int]] = {}
+    for store in stores:
+        with (
+            tempfile.TemporaryDirectory(prefix="rescue-live-") as folder,
+            store.fresh(Path(folder)) as db,
+        ):
+            key = new_key()
+            fleet = seed_fleet(db, key, vans)
+            with rescue_server(db, key, workers=workers, RESCUE_WS_QUEUE_LIMIT="100000") as (
+                port,
+                pid,
+            ):
+                tally, cpu = asyncio.run(
+                    _drive(
+                        f"ws://127.0.0.1:{port}/ws/board?token={fleet.operator}",
+                        [f"ws://127.0.0.1:{port}/ws/crew?token={t}" for t in fleet.crews],
+                        clients,
+                        seconds,
+                        pid,
+                    )
                 )
-            )
-        stored = _stored_positions(Path(folder) / "live.db")
+            ours[store.name] = (tally, cpu, positions_stored(db))
 
-        with bare_server() as (port, pid):
-            theirs, theirs_cpu = asyncio.run(
-                _drive(
-                    f"ws://127.0.0.1:{port}/board",
-                    [f"ws://127.0.0.1:{port}/van" for _ in crews],
-                    clients,
-                    seconds,
-                    pid,
-                )
+    with bare_server() as (port, pid):
+        theirs, theirs_cpu = asyncio.run(
+            _drive(
+                f"ws://127.0.0.1:{port}/board",
+                [f"ws://127.0.0.1:{port}/van" for _ in range(vans)],
+                clients,
+                seconds,
+                pid,
             )
+        )
+    bare = {
+        "bare_changes_received": theirs.changes,
+        "bare_p99_ms": round(_percentile(theirs.latencies_ms, 0.99), 1),
+        "bare_cpu_s": round(theirs_cpu, 2),
+        "bare_cpu_us_per_change": round(theirs_cpu / max(1, theirs.changes) * 1e6, 2),
+    }
+    return {name: _figures(vans, clients, seconds, *got, bare) for name, got in ours.items()}
 
-    expected = vans * seconds * clients
-    ours_per_change = ours_cpu / max(1, ours.changes) * 1e6
-    bare_per_change = theirs_cpu / max(1, theirs.changes) * 1e6
+
+def _figures(
+    vans: int,
+    clients: int,
+    seconds: float,
+    tally: Tally,
+    cpu: float,
+    stored: int,
+    bare: dict[str, Any],
+) -> dict[str, Any]:
+    """One store's live-feed figures beside the bare server's."""
+    per_change = cpu / max(1, tally.changes) * 1e6
+    bare_per_change = bare["bare_cpu_us_per_change"]
     return {
         "vans": vans,
         "clients": clients,
         "seconds": seconds,
-        "changes_expected": int(expected),
-        "changes_received": ours.changes,
+        "changes_expected": int(vans * seconds * clients),
+        "changes_received": tally.changes,
         "positions_stored": stored,
-        "p50_ms": round(statistics.median(ours.latencies_ms), 1) if ours.latencies_ms else None,
-        "p99_ms": round(_percentile(ours.latencies_ms, 0.99), 1),
-        "server_cpu_s": round(ours_cpu, 2),
-        "cpu_us_per_change": round(ours_per_change, 2),
-        "bare_changes_received": theirs.changes,
-        "bare_p99_ms": round(_percentile(theirs.latencies_ms, 0.99), 1),
-        "bare_cpu_s": round(theirs_cpu, 2),
-        "bare_cpu_us_per_change": round(bare_per_change, 2),
-        "cpu_ratio": round(ours_per_change / bare_per_change, 2) if bare_per_change else None,
+        "p50_ms": round(statistics.median(tally.latencies_ms), 1) if tally.latencies_ms else None,
+        "p99_ms": round(_percentile(tally.latencies_ms, 0.99), 1),
+        "server_cpu_s": round(cpu, 2),
+        "cpu_us_per_change": round(per_change, 2),
+        **bare,
+        "cpu_ratio": round(per_change / bare_per_change, 2) if bare_per_change else None,
     }
-
-
-def _stored_positions(path: Path) -> int:
-    import sqlite3
-
-    with sqlite3.connect(path) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM stored_events WHERE topic LIKE '%PositionReported'"
-        ).fetchone()
-    return int(row[0])
 
 
 def _asdict(spec: Any) -> dict[str, Any]:

@@ -31,6 +31,22 @@ class Served:
         return f"http://127.0.0.1:{self.port}"
 
 
+@dataclass(frozen=True)
+class ServeProcesses:
+    count: int
+    described: str  # how many, and why, for a row's note
+
+
+def serve_processes() -> ServeProcesses:
+    """The processes `rescue serve` starts when not told: RESCUE_WORKERS, else one per core."""
+    from rescue.api.workers import serve_workers
+
+    count = serve_workers()
+    told = bool(os.environ.get("RESCUE_WORKERS", "").strip())
+    why = "set by RESCUE_WORKERS" if told else "rescue serve's default, one per core"
+    return ServeProcesses(count, f"{count} server process(es) ({why})")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

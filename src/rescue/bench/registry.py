@@ -12,6 +12,9 @@ Each row states its goal (see `rescue.bench.report`); the same function
 serves `--quick` (`ctx.quick`: small sizes, seconds) and the full run.
 Shared, expensive fixtures live on the context and are built once per run:
 `ctx.corpus(n)` is an event log of about n events (the full run uses 1M).
+Benchmarks of a running server make a row per store in `ctx.stores` (SQLite,
+and PostgreSQL under `rescue bench --pg-url`), each named with its store's
+`suffix` and measured against the same baseline of the same run.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from rich.progress import Progress
 
 from rescue.bench.corpus import Corpus, build_corpus
 from rescue.bench.report import Row
+from rescue.bench.stores import BenchStore, stores_for
 
 __all__ = ["BENCHMARKS", "BenchContext", "Benchmark", "BenchmarkFn", "register"]
 
@@ -34,12 +38,18 @@ class BenchContext:
     quick: bool
     workdir: Path  # scratch space, removed after the run
     progress: Progress
+    pg_url: str | None = None  # a PostgreSQL server the server benchmarks also run on
     _corpora: dict[int, Corpus] = field(default_factory=dict)
 
     @property
     def log_events(self) -> int:
         """Size of the event log the history benchmarks run against."""
         return 20_000 if self.quick else 1_000_000
+
+    @property
+    def stores(self) -> list[BenchStore]:
+        """The stores the server benchmarks run on: SQLite, and PostgreSQL with `pg_url`."""
+        return stores_for(self.pg_url)
 
     def corpus(self, events: int | None = None) -> Corpus:
         """An event log of about `events` events (default `log_events`), built once per run."""

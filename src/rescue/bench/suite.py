@@ -58,8 +58,12 @@ def _machine() -> str:
     )
 
 
-def run_suite(quick: bool, out: Path, only: Sequence[str] | None = None) -> int:
-    """Runs the benchmarks (all, or those named in `only`); returns the exit code."""
+def run_suite(
+    quick: bool, out: Path, only: Sequence[str] | None = None, pg_url: str | None = None
+) -> int:
+    """Runs the benchmarks (all, or those named in `only`); returns the exit code.
+
+    `pg_url`: a PostgreSQL server on which the server benchmarks also run."""
     console = Console()
     if not console.is_terminal:
         # Logs and CI: wide enough for the table's rows to stay on one line.
@@ -73,7 +77,7 @@ def run_suite(quick: bool, out: Path, only: Sequence[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="rescue-bench-") as scratch,
         progress_bar(console) as progress,
     ):
-        ctx = BenchContext(quick=quick, workdir=Path(scratch), progress=progress)
+        ctx = BenchContext(quick=quick, workdir=Path(scratch), progress=progress, pg_url=pg_url)
         overall = progress.add_task("benchmarks", total=len(chosen))
         for bench in chosen:
             progress.update(overall, description=f"benchmarks: {bench.name}")
@@ -92,7 +96,7 @@ def run_suite(quick: bool, out: Path, only: Sequence[str] | None = None) -> int:
                     )
                 )
             progress.advance(overall)
-    mode = "quick" if quick else "full"
+    mode = ("quick" if quick else "full") + (", SQLite and PostgreSQL" if pg_url else "")
     heading = (
         f"rescue bench ({mode}), {started:%Y-%m-%d %H:%M} UTC, commit {_commit()}, {_machine()}"
     )

@@ -563,6 +563,20 @@ def bench(
             show_default="every benchmark",
         ),
     ] = None,
+    pg_url: Annotated[
+        str | None,
+        typer.Option(
+            "--pg-url",
+            envvar="RESCUE_BENCH_PG_URL",
+            help=(
+                "postgresql://user:pass@host:port/db: the http, live and calls benchmarks also "
+                "run on PostgreSQL, rows labelled (PostgreSQL). Each creates a database "
+                "rescue_bench_<random> there and drops it after, so the user must be allowed "
+                "CREATE DATABASE; the database named is only connected to"
+            ),
+            show_default="SQLite only",
+        ),
+    ] = None,
 ) -> None:
     """Run the benchmark suite; print a table and write DIR/bench.json."""
     from rescue.bench.registry import BENCHMARKS
@@ -572,7 +586,9 @@ def bench(
     unknown = [name for name in only or () if name not in known]
     if unknown:
         _fail(f"no benchmark {', '.join(unknown)}; there are: {', '.join(known)}")
-    sys.exit(run_suite(quick=quick, out=out, only=only or None))
+    if pg_url is not None and not pg_url.startswith(("postgresql://", "postgres://")):
+        _fail(f"--pg-url takes postgresql://user:pass@host:port/db, not {pg_url!r}")
+    sys.exit(run_suite(quick=quick, out=out, only=only or None, pg_url=pg_url))
 
 
 @app.command()
