@@ -17,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from rescue.domain.eta import hour_band
 from rescue.services.imagery import sample_photo
-from rescue.simulator.calls import PlannedCall
+from rescue.simulator.calls import PlannedCall, province_of
 from rescue.simulator.client import Api, ApiError
 from rescue.simulator.clock import SimClock
 from rescue.simulator.geo import NearestPoint, geodesic_km, initial_bearing, interpolate
@@ -129,10 +131,8 @@ class World:
     offers: OfferSource | None = None
     # Wall seconds each crew request took, on the crews' own connections.
     crew_latencies: deque[float] = field(default_factory=lambda: deque(maxlen=5000))
-    # With a gate, each crew has a connection of its own and all crews together have
-    # this many requests in flight, apart from the call-taker's; without, crews share
-    # the call-taker's client.
-    crew_gate: asyncio.Semaphore | None = None
+    # Wall seconds each call waited for a free call-taker's line.
+    call_waits: deque[float] = field(default_factory=lambda: deque(maxlen=5000))
 
 
 def _refused(response: Any) -> bool:
@@ -141,21 +141,35 @@ def _refused(response: Any) -> bool:
 
 
 class OperatorAgent:
-    """Takes each call: reports it, dispatches the nearest van, cancels if the caller calls back."""
+    """Takes each call: reports it, dispatches the nearest van, cancels if the caller calls back.
 
-    def __init__(self, world: World) -> None:
+    The desk has `lines` call-takers: a call waits for a free one, and once the
+    run is `closed` a call still waiting is never taken (the caller hung up).
+    """
+
+    def __init__(self, world: World, lines: int) -> None:
         self.w = world
+        self._lines = asyncio.Semaphore(lines)
+        self.closed = False
 
     async def take(self, call: PlannedCall) -> None:
         api, token, ledger = self.w.api, self.w.operator_token, self.w.ledger
         ledger.counts["calls"] += 1
-        reported = await api.post("/api/incidents", token, call.report)
-        if reported.status_code != 201:
-            ledger.error(f"report of call {call.seq}: {reported.status_code} {reported.text[:300]}")
-            return
-        incident_id = str(reported.json()["incident_id"])
-        ledger.calls[incident_id] = call
-        dispatched = await api.post(f"/api/incidents/{incident_id}/dispatch", token, {})
+        rang = time.monotonic()
+        async with self._lines:
+            self.w.call_waits.append(time.monotonic() - rang)
+            if self.closed:
+                ledger.counts["calls_not_taken"] += 1
+                return
+            reported = await api.post("/api/incidents", token, call.report)
+            if reported.status_code != 201:
+                ledger.error(
+                    f"report of call {call.seq}: {reported.status_code} {reported.text[:300]}"
+                )
+                return
+            incident_id = str(reported.json()["incident_id"])
+            ledger.calls[incident_id] = call
+            dispatched = await api.post(f"/api/incidents/{incident_id}/dispatch", token, {})
         if dispatched.status_code == 200:
             ledger.counts[f"dispatch_{dispatched.json()['status']}"] += 1
         elif not _refused(dispatched):
@@ -178,12 +192,6 @@ class OperatorAgent:
         if cancelled.status_code == 200:
             self.w.ledger.counts["cancelled_by_caller"] += 1
 
-    async def cancel(self, incident_id: str, reason: str) -> bool:
-        response = await self.w.api.post(
-            f"/api/incidents/{incident_id}/cancel", self.w.operator_token, {"reason": reason}
-        )
-        return response.status_code == 200
-
 
 class VanAgent:
     """The crew of one van. Offers arrive in `inbox`; `run()` works them until cancelled."""
@@ -192,15 +200,13 @@ class VanAgent:
         self.w = world
         self.van = van
         self.token = token
-        # Its own connection, as a tablet has, if the run gives crews their own gate.
-        self.api = (
-            world.api.own_connection(world.crew_latencies, world.crew_gate)
-            if world.crew_gate is not None
-            else world.api
-        )
+        # Its own connection, as a tablet has: its steps never wait behind the
+        # call-taker's requests or another crew's.
+        self.api = world.api.own_connection(world.crew_latencies)
         # One stream per van: its choices do not depend on what other vans did.
         self.rng = random.Random(f"{world.seed}:{van.van_id}")
         self.home = world.fleet.home(van.van_id)
+        self.home_province = province_of(*self.home)
         self.pos = self.home
         self.inbox: asyncio.Queue[Offer] = asyncio.Queue()
         self.job: str | None = None
@@ -269,9 +275,9 @@ class VanAgent:
         incident_id = str(incident["incident_id"])
         call = ledger.calls.get(incident_id)
         in_storm = call.in_storm if call is not None else False
-        slow = scenario.storm_speed_factor if in_storm else 1.0
         scene = (float(incident["location"]["lat"]), float(incident["location"]["lon"]))
-        speed = self.rng.uniform(*crew.speed_kmh) * slow
+        province = call.province if call is not None else province_of(*scene)
+        speed = self._trip_speed(province, in_storm=in_storm)
         road_km = geodesic_km(*self.pos, *scene) * crew.circuity
         eta = max(1.0, round(road_km / speed * 60 + crew.depart_s[1] / 60, 1))
         if not await self._step(incident_id, "accept", {"eta_min": min(eta, 24 * 60)}):
@@ -324,9 +330,15 @@ class VanAgent:
         if await self._step(incident_id, "complete", signed):
             ledger.counts["completed"] += 1
 
+    def _trip_speed(self, province: str, *, in_storm: bool) -> float:
+        """This trip's road speed: the province's known speed now, this trip's draw, snow."""
+        scenario = self.w.scenario
+        speed = scenario.crew.trip_speed_kmh(province, hour_band(self.w.clock.now()), self.rng)
+        return speed * (scenario.storm_speed_factor if in_storm else 1.0)
+
     async def _stock(self) -> dict[str, int]:
         """What the van carries now (part number -> quantity); nothing if it cannot be read."""
-        response = await self.w.api.get(f"/api/vans/{self.van.van_id}/stock", self.token)
+        response = await self.api.get(f"/api/vans/{self.van.van_id}/stock", self.token)
         if response.status_code != 200:
             return {}
         return {line["part_no"]: int(line["qty"]) for line in response.json()}
@@ -370,7 +382,7 @@ class VanAgent:
             taken = self.w.clock.now()
             jpeg = sample_photo(colour, lat=scene[0], lon=scene[1], taken_at=taken)
             form = {"kind": kind, **({"part_no": part_no} if part_no else {})}
-            response = await self.w.api.upload(
+            response = await self.api.upload(
                 f"/api/incidents/{incident_id}/photos",
                 self.token,
                 {"file": (f"{kind}.jpg", jpeg, "image/jpeg")},
@@ -416,13 +428,20 @@ class VanAgent:
         if km < 0.01:
             self.pos = dest
             return True
-        speed = speed_kmh or self.rng.uniform(*crew.speed_kmh)
+        speed = speed_kmh or self._trip_speed(
+            self.home_province, in_storm=self.home_province == self.w.scenario.storm_province
+        )
         duration = km * crew.circuity / speed * 3600.0
         elapsed = 0.0
         while elapsed < duration:
             step = min(crew.fix_interval_s, duration - elapsed)
             await self.w.clock.sleep(step)
-            elapsed = duration if self.w.clock.hurried else elapsed + step
+            if self.w.clock.hurried:
+                elapsed = duration
+            else:
+                elapsed += step
+                # Whole simulated seconds driven at the crews' pace, for fixes per minute.
+                self.w.ledger.counts["driven_s"] += int(step)
             arrived = elapsed >= duration
             self.pos = dest if arrived else interpolate(lat0, lon0, *dest, elapsed / duration)
             heading = initial_bearing(*self.pos, *dest) if not arrived else None

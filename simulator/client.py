@@ -2,9 +2,11 @@
 
 Every POST carries a fresh Idempotency-Key, and a retry after a dropped
 connection or a 502/503/504 reuses it, so a retried step is recorded once, as
-a tablet on a flaky mobile network would rely on. At most `concurrency`
-requests are in flight at once: the simulator is a load generator, and an
-unbounded one would measure its own queueing instead of the server.
+a tablet on a flaky mobile network would rely on; a 429 is retried after
+the Retry-After it names, as a polite client does. At most `concurrency`
+requests are in flight at once on one client: the call-taker's desk has a
+few connections, and each crew's tablet has one of its own
+(`own_connection`), so a surge of calls never holds a crew's step back.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ log = logging.getLogger("rescue.simulator")
 _RETRY_STATUS = frozenset({502, 503, 504})
 
 
+def _retry_after_s(response: httpx.Response) -> float:
+    """The wait a 429 asks for (whole seconds), one second if it names none."""
+    try:
+        return min(float(response.headers.get("Retry-After", "1")), 30.0)
+    except ValueError:
+        return 1.0
+
+
 class ApiError(RuntimeError):
     """A request that still failed after its retries (transport error or 5xx)."""
 
@@ -39,7 +49,6 @@ class Api:
         retries: int = 4,
         requests: Counter[str] | None = None,
         latencies: deque[float] | None = None,
-        gate: asyncio.Semaphore | None = None,
     ) -> None:
         self.base_url = base_url
         self.concurrency = concurrency
@@ -49,19 +58,18 @@ class Api:
             timeout=timeout_s,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
-        # Requests in flight at once; clients given one gate share the bound.
-        self._gate = asyncio.Semaphore(concurrency) if gate is None else gate
+        # Requests in flight at once: more wait here, as they would for a connection.
+        self._gate = asyncio.Semaphore(concurrency)
         self._retries = retries
         self.requests: Counter[str] = Counter() if requests is None else requests  # "POST 202" -> n
         # Wall seconds from asking to answered, waiting for a free connection included:
         # how far behind its own clock a simulated person falls while waiting.
         self.latencies: deque[float] = deque(maxlen=5000) if latencies is None else latencies
 
-    def own_connection(self, latencies: deque[float], gate: asyncio.Semaphore) -> Api:
+    def own_connection(self, latencies: deque[float]) -> Api:
         """A client with one connection of its own, as a crew's tablet has, outside this
-        client's bound; `gate` bounds the requests of all clients given it (the crews
-        together), so a surge of calls never holds the crews' steps back. Its requests
-        are counted with this client's, its latencies kept in `latencies`."""
+        client's bound. Its requests are counted with this client's, its latencies kept
+        in `latencies`."""
         return Api(
             self.base_url,
             concurrency=1,
@@ -69,7 +77,6 @@ class Api:
             retries=self._retries,
             requests=self.requests,
             latencies=latencies,
-            gate=gate,
         )
 
     async def aclose(self) -> None:
@@ -148,6 +155,9 @@ class Api:
             self.requests[f"{method} {response.status_code}"] += 1
             if response.status_code in _RETRY_STATUS:
                 problem = f"{response.status_code} {response.text[:200]}"
+                continue
+            if response.status_code == 429 and attempt < self._retries:
+                delay = max(delay, _retry_after_s(response))
                 continue
             return response
         raise ApiError(f"{method} {path} failed after {self._retries + 1} tries: {problem}")

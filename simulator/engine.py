@@ -11,9 +11,14 @@ Phases of `Simulation.run()`:
 4. Wind-down: the clock hurries (drives and repairs finish at once), calls
    still waiting for a van are cancelled, then anything else still cancellable.
 
-Concurrency is one asyncio loop; HTTP requests in flight are bounded by
-`concurrency`. Offers reach the agents through an `OfferSource` (polling
-today; the crew WebSocket feed later).
+Concurrency is one asyncio loop. The call-taker's desk has `concurrency`
+lines: a call waits for a free one (that wait counts as lag), and calls
+still waiting when the run winds down are never taken (`calls_not_taken`).
+Each crew has a connection of its own, as a tablet has, so crews never queue
+behind a surge of calls; and the run's own bookkeeping (the network, the
+drain's checks, the wind-down's cancels, the final statuses) has one too, so
+a backlog of calls cannot keep a run from ending. Offers reach the agents
+through an `OfferSource` (polling today; the crew WebSocket feed later).
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ END_REASON = "simulation ended before a van took the job"
 # the run measures the load generator and the machine rather than the network.
 FAITHFUL_LAG_S = 60.0
 LEFTOVER_REASON = "left open by an earlier simulator run"
+# The run's own bookkeeping requests in flight, apart from the people it plays.
+CONTROL_CONNECTIONS = 4
 
 
 @dataclass(frozen=True)
@@ -155,11 +162,8 @@ class Simulation:
         status_every_s: float | None = None,
         on_status: Callable[[StatusLine], None] | None = None,
         today: date | None = None,
-        own_crew_connections: bool = False,
     ) -> None:
         self.base_url = base_url
-        # Crews on connections of their own, bounded apart from the call-taker's.
-        self.own_crew_connections = own_crew_connections
         self.tokens = tokens
         self.scenario = scenario
         self.seed = seed
@@ -205,9 +209,10 @@ class Simulation:
         self._stop = asyncio.Event()
         wall0 = time.monotonic()
         api = Api(self.base_url, concurrency=self.concurrency)
+        self._control = Api(self.base_url, concurrency=CONTROL_CONNECTIONS, requests=api.requests)
         finished = False
         try:
-            fleet = await Fleet.fetch(api, self.tokens.operator)
+            fleet = await Fleet.fetch(self._control, self.tokens.operator)
             clock = SimClock(self.scenario.start, self.speed)
             world = World(
                 api,
@@ -217,12 +222,9 @@ class Simulation:
                 self.ledger,
                 self.seed,
                 self.tokens.operator,
-                crew_gate=(
-                    asyncio.Semaphore(self.concurrency) if self.own_crew_connections else None
-                ),
             )
             self._world = world
-            operator = OperatorAgent(world)
+            operator = OperatorAgent(world, self.concurrency)
             await self._set_duty(world)
             if self.tidy:
                 await self._tidy(world, operator)
@@ -267,6 +269,7 @@ class Simulation:
                 return_exceptions=True,
             )
             await api.aclose()
+            await self._control.aclose()
 
     def status(self) -> StatusLine:
         counts = self.ledger.counts
@@ -294,7 +297,11 @@ class Simulation:
         world = self._world
         samples = [list(self._loop_lags)]
         if world is not None:
-            samples += [list(world.crew_latencies), list(world.api.latencies)]
+            samples += [
+                list(world.crew_latencies),
+                list(self._control.latencies),
+                list(world.call_waits),
+            ]
         p90s = [_p90(s) for s in samples if s]
         if not p90s:
             return None
@@ -344,9 +351,12 @@ class Simulation:
 
     async def _wind_down(self, world: World, operator: OperatorAgent) -> None:
         world.clock.hurry()
+        # Calls still waiting for a call-taker are never taken; give them a moment to leave.
+        operator.closed = True
+        await asyncio.sleep(0.5)
         # Calls still waiting for a van: nobody will come in this run.
         for incident_id, status in (await self._open_incidents(world)).items():
-            if status in ("reported", "queued", "offered") and await operator.cancel(
+            if status in ("reported", "queued", "offered") and await self._cancel(
                 incident_id, END_REASON
             ):
                 self.ledger.counts["cancelled_at_end"] += 1
@@ -358,7 +368,7 @@ class Simulation:
                 return
             if round_ >= 20:
                 for incident_id, status in open_now.items():
-                    if status in CANCELLABLE and await operator.cancel(incident_id, END_REASON):
+                    if status in CANCELLABLE and await self._cancel(incident_id, END_REASON):
                         self.ledger.counts["cancelled_at_end"] += 1
             await asyncio.sleep(0.25)
         log.warning("simulation ended with incidents still open")
@@ -431,15 +441,21 @@ class Simulation:
         for van_id in self._out_vans:
             await self._shift(world, van_id, True)
 
+    async def _cancel(self, incident_id: str, reason: str) -> bool:
+        response = await self._control.post(
+            f"/api/incidents/{incident_id}/cancel", self.tokens.operator, {"reason": reason}
+        )
+        return response.status_code == 200
+
     async def _shift(self, world: World, van_id: str, on_duty: bool) -> None:
-        response = await world.api.post(
+        response = await self._control.post(
             f"/api/vans/{van_id}/shift", world.operator_token, {"on_duty": on_duty}
         )
         if response.status_code != 200:
             self.ledger.error(f"shift of {van_id}: {response.status_code} {response.text[:200]}")
 
     async def _list(self, world: World, status: str) -> list[dict[str, Any]]:
-        response = await world.api.get(
+        response = await self._control.get(
             "/api/incidents", world.operator_token, params={"status": status, "limit": 1000}
         )
         if response.status_code != 200:
@@ -462,14 +478,14 @@ class Simulation:
         """Closes off what an earlier, interrupted run left open."""
         for incident_id, status in (await self._open_incidents(world, mine=False)).items():
             if status in CANCELLABLE:
-                if await operator.cancel(incident_id, LEFTOVER_REASON):
+                if await self._cancel(incident_id, LEFTOVER_REASON):
                     self.ledger.counts["leftovers_cancelled"] += 1
                 continue
-            shown = await world.api.get(f"/api/incidents/{incident_id}", world.operator_token)
+            shown = await self._control.get(f"/api/incidents/{incident_id}", world.operator_token)
             van_id = shown.json().get("van_id") if shown.status_code == 200 else None
             token = self.tokens.crews.get(van_id or "")
             if token is not None:
-                done = await world.api.post(
+                done = await self._control.post(
                     f"/api/incidents/{incident_id}/complete", token, {"customer_signed": True}
                 )
                 if done.status_code == 200:
@@ -482,7 +498,7 @@ class Simulation:
                 if str(item["incident_id"]) in self.ledger.calls:
                     statuses[str(item["incident_id"])] = status
         for incident_id in self.ledger.calls.keys() - statuses.keys():
-            shown = await world.api.get(f"/api/incidents/{incident_id}", world.operator_token)
+            shown = await self._control.get(f"/api/incidents/{incident_id}", world.operator_token)
             statuses[incident_id] = (
                 str(shown.json()["status"]) if shown.status_code == 200 else "unknown"
             )

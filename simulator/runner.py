@@ -37,7 +37,6 @@ def run_simulate(
     province: str | None,
     station_id: str | None,
     concurrency: int,
-    own_crew_connections: bool = False,
 ) -> int:
     """Runs the scenario; prints a summary and the log check. Exit code 0 when clean."""
     start = datetime.combine(datetime.now(CHINA_TZ).date(), time(0), tzinfo=CHINA_TZ)
@@ -87,7 +86,6 @@ def run_simulate(
         seed=seed,
         speed=speed,
         concurrency=concurrency,
-        own_crew_connections=own_crew_connections,
         status_every_s=10.0,
         on_status=lambda line: typer.echo(str(line)),
     )

@@ -10,16 +10,20 @@ ordinary day.
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from rescue.domain.eta import HOUR_BANDS
 from rescue.domain.validation import CHINA_TZ
 from rescue.domain.vocabulary import FaultCategory
 
 __all__ = [
     "HOURLY_PROFILE",
     "ORDINARY_FAULT_MIX",
+    "ROAD_CLASS",
+    "ROAD_SPEEDS_KMH",
     "SCENARIOS",
     "SCENE_MINUTES",
     "SNOW_FAULT_MIX",
@@ -93,19 +97,44 @@ SCENE_MINUTES: Mapping[str, tuple[float, float]] = {
 }
 
 
+# The known road speeds: a van's average speed over a whole trip (km/h of road
+# driven, circuity apart) by the kind of roads around the site and the hour
+# band of departure (China time, the bands the ETA model fits). The four
+# municipalities are city streets, crawling at the rush hours; the wide
+# western provinces are open roads; the rest a mix of town and highway.
+ROAD_SPEEDS_KMH: Mapping[str, Mapping[str, float]] = {
+    "city": {"night": 45, "morning_peak": 22, "day": 30, "evening_peak": 20, "evening": 35},
+    "mixed": {"night": 62, "morning_peak": 38, "day": 48, "evening_peak": 35, "evening": 52},
+    "open": {"night": 72, "morning_peak": 58, "day": 64, "evening_peak": 55, "evening": 66},
+}
+ROAD_CLASS: Mapping[str, str] = {
+    **dict.fromkeys(("Beijing", "Shanghai", "Tianjin", "Chongqing"), "city"),
+    **dict.fromkeys(("Tibet", "Qinghai", "Xinjiang", "Inner Mongolia", "Gansu", "Ningxia"), "open"),
+}  # every other province: "mixed"
+
+
 @dataclass(frozen=True)
 class CrewBehaviour:
     """How crews answer offers and drive. Times are simulated seconds.
 
     An offer is accepted with `p_accept`, declined with `p_decline`, and left
     unanswered otherwise (the server moves it on when it times out).
+
+    A trip's road speed is the known speed of its place and hour
+    (`ROAD_SPEEDS_KMH` by `ROAD_CLASS`), times one draw, uniform within
+    `speed_spread` (0.15: 85-115%), for what no table knows: this driver,
+    this day's traffic, a closed lane. Snow scales it further (the
+    scenario's `storm_speed_factor`).
     """
 
     p_accept: float = 0.88
     p_decline: float = 0.08
     answer_s: tuple[float, float] = (15.0, 90.0)
     depart_s: tuple[float, float] = (30.0, 180.0)
-    speed_kmh: tuple[float, float] = (45.0, 70.0)  # average road speed of one trip
+    road_speeds_kmh: Mapping[str, Mapping[str, float]] = field(
+        default_factory=lambda: {k: dict(v) for k, v in ROAD_SPEEDS_KMH.items()}
+    )
+    speed_spread: float = 0.15  # one trip's speed: the known speed x uniform(1 -/+ this)
     circuity: float = 1.3  # road km per great-circle km
     fix_interval_s: float = 30.0  # one GPS fix this often while moving
     fixes_per_post: int = 4  # fixes sent together in one POST
@@ -119,6 +148,21 @@ class CrewBehaviour:
             raise ValueError("need 0 <= p_accept, p_decline and p_accept + p_decline <= 1")
         if self.fix_interval_s <= 0 or self.fixes_per_post < 1:
             raise ValueError("fix_interval_s must be > 0 and fixes_per_post >= 1")
+        bands = {name for _, _, name in HOUR_BANDS}
+        for kind, speeds in self.road_speeds_kmh.items():
+            if set(speeds) != bands or min(speeds.values()) <= 0:
+                raise ValueError(f"road speeds of {kind!r} need a speed > 0 for each of {bands}")
+        if not 0 <= self.speed_spread < 1:
+            raise ValueError("speed_spread must be >= 0 and < 1")
+
+    def known_speed_kmh(self, province: str, band: str) -> float:
+        """The road speed of a province at an hour band, before the trip's own draw."""
+        return float(self.road_speeds_kmh[ROAD_CLASS.get(province, "mixed")][band])
+
+    def trip_speed_kmh(self, province: str, band: str, rng: random.Random) -> float:
+        """One trip's average road speed: the known speed, varied by `speed_spread`."""
+        spread = self.speed_spread
+        return self.known_speed_kmh(province, band) * rng.uniform(1 - spread, 1 + spread)
 
 
 @dataclass(frozen=True)

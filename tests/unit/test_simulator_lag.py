@@ -48,18 +48,22 @@ def test_a_crew_gets_a_connection_of_its_own_counted_with_the_rest() -> None:
 async def _own_connection() -> None:
     desk = Api("http://127.0.0.1:9", concurrency=16)
     crew_latencies: deque[float] = deque()
-    crews = asyncio.Semaphore(4)
-    tablet = desk.own_connection(crew_latencies, crews)
+    tablet = desk.own_connection(crew_latencies)
+    other = desk.own_connection(crew_latencies)
     try:
         assert tablet is not desk and tablet.base_url == desk.base_url
-        # 1. One connection, not a share of the call-taker's sixteen; bounded with the crews.
+        # 1. One connection, not a share of the call-taker's sixteen nor another crew's.
         assert tablet.concurrency == 1 and desk.concurrency == 16
-        assert tablet._gate is crews and desk._gate is not crews
+        assert tablet._gate is not desk._gate and tablet._gate is not other._gate
+        for _ in range(16):  # the desk busy with a surge of calls ...
+            await desk._gate.acquire()
+        assert not tablet._gate.locked()  # ... holds no crew's step back
         # 2. Its requests are counted with the desk's; its latencies apart.
         assert tablet.requests is desk.requests
         assert tablet.latencies is crew_latencies and desk.latencies is not crew_latencies
         tablet.requests["POST 200"] += 1
         assert desk.requests == Counter({"POST 200": 1})
     finally:
+        await other.aclose()
         await tablet.aclose()
         await desk.aclose()

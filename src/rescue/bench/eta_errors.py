@@ -4,10 +4,11 @@ Two sources of trips:
 
 - the simulator's driving: sites drawn as the simulator draws calls (around
   the demo network's cities, weighted by population), each driven from the
-  nearest station at the simulator's road speeds (one speed per trip, drawn
-  from the crews' range) and circuity, slowed in the storm province; these
-  trips have a known truth, so the report shows what fitting can recover and
-  what is noise it cannot (the per-trip speed);
+  nearest station at the simulator's known road speeds (by the province's
+  kind of roads and the hour band, times one draw per trip within the crews'
+  `speed_spread`) and circuity, slowed in the storm province; these trips
+  have a known truth, so the report shows what fitting can recover and what
+  is noise it cannot (the per-trip draw);
 - the log: its trips in departure order, the first part fitted and the rest
   (`holdout`) estimated. A log written by `rescue simulate` at speed S holds
   drives S times shorter than simulated, since events carry wall-clock time;
@@ -72,14 +73,15 @@ def simulated_trips(
         )
         i, _ = nearest.nearest(lat, lon)
         km = geodesic_km(stations[i][0], stations[i][1], lat, lon)
-        speed = rng.uniform(*crew.speed_kmh)
+        departed = start + timedelta(seconds=rng.uniform(0, 7 * 86_400))
+        band = hour_band(departed)
+        speed = crew.trip_speed_kmh(place.province, band, rng)
         if place.province == storm_province:
             speed *= storm_speed_factor
-        departed = start + timedelta(seconds=rng.uniform(0, 7 * 86_400))
         trips.append(
             Trip(
                 province=place.province,
-                band=hour_band(departed),
+                band=band,
                 km=km,
                 minutes=km * crew.circuity / speed * 60,
                 departed_at=departed,

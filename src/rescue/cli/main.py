@@ -663,10 +663,10 @@ def simulate(
         str | None,
         typer.Option(help="station_out station id", show_default="chosen by the scenario"),
     ] = None,
-    concurrency: Annotated[int, typer.Option(help="HTTP requests in flight")] = 16,
-    own_crew_connections: Annotated[
-        bool, typer.Option(help="each crew on a connection of its own, apart from the desk's")
-    ] = False,
+    concurrency: Annotated[
+        int,
+        typer.Option(help="the call-taker's HTTP requests in flight (each crew has its own)"),
+    ] = 16,
 ) -> None:
     """Run a simulated scenario through the HTTP API with real tokens (tokens via --db)."""
     from rescue.simulator.runner import run_simulate
@@ -692,7 +692,6 @@ def simulate(
             province=province,
             station_id=station,
             concurrency=concurrency,
-            own_crew_connections=own_crew_connections,
         )
     )
 
