@@ -96,7 +96,7 @@ def run_suite(
                     )
                 )
             progress.advance(overall)
-    mode = ("quick" if quick else "full") + (", SQLite and PostgreSQL" if pg_url else "")
+    mode = ("quick" if quick else "full") + (" on SQLite and PostgreSQL" if pg_url else "")
     heading = (
         f"rescue bench ({mode}), {started:%Y-%m-%d %H:%M} UTC, commit {_commit()}, {_machine()}"
     )
