@@ -110,6 +110,51 @@ def _van_fields(fields_of: Any) -> Any:
     return build
 
 
+def position_change(
+    van_id: str,
+    at: str,
+    lat: float,
+    lon: float,
+    position_at: str,
+    speed_kmh: float | None,
+    heading: float | None,
+) -> Doc:
+    """A GPS fix's change, the times as ISO text: what `change` makes of a PositionReported.
+
+    The live board builds it from the stored fix's fields too, without the event.
+    """
+    return {
+        "kind": "van",
+        "id": van_id,
+        "event": "PositionReported",
+        "at": at,
+        "changes": {
+            "lat": lat,
+            "lon": lon,
+            "position_at": position_at,
+            "speed_kmh": speed_kmh,
+            "heading": heading,
+        },
+    }
+
+
+def _position_reported(e: Any, van_ids: dict[Any, str]) -> list[Doc]:
+    van_id = van_ids.get(e.originator_id)
+    if van_id is None:
+        return []
+    return [
+        position_change(
+            van_id,
+            e.timestamp.isoformat(),
+            e.lat,
+            e.lon,
+            e.recorded_at.isoformat(),
+            e.speed_kmh,
+            e.heading,
+        )
+    ]
+
+
 def _incident_reported(e: Any, _: dict[Any, str]) -> list[Doc]:
     return [
         change(
@@ -183,15 +228,7 @@ _BUILDERS: dict[str, Any] = {
             }
         }
     ),
-    "VanTrack.PositionReported": _van_fields(
-        lambda e: {
-            "lat": e.lat,
-            "lon": e.lon,
-            "position_at": e.recorded_at.isoformat(),
-            "speed_kmh": e.speed_kmh,
-            "heading": e.heading,
-        }
-    ),
+    "VanTrack.PositionReported": _position_reported,
     "Incident.Reported": _incident_reported,
     "Incident.Offered": _incident_fields(
         lambda e: {

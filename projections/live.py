@@ -16,7 +16,8 @@ from typing import Any
 from uuid import UUID
 
 from rescue.domain.dispatch import DispatchParams, FleetIndex, VanSnapshot
-from rescue.projections.changes import Doc, board_changes, merge, van_status
+from rescue.projections.changes import Doc, board_changes, merge, position_change, van_status
+from rescue.store.codec import PositionFix
 
 # A built index goes stale as GPS fixes age past the freshness limit even when
 # nothing is written, so it is rebuilt at least this often.
@@ -67,19 +68,40 @@ class LiveView:
         for listener in listeners:
             listener(position, changes)
 
+    def apply_fix(self, position: int, track_id: UUID, fix: PositionFix) -> None:
+        """A GPS fix as stored (see `PositionFix`): the same as `apply` with its event.
+
+        GPS fixes are most of the log and every server process follows it, so
+        they skip the library's event decoding. The times are read as the
+        library's decoder reads them (`fromisoformat`) and written back as
+        `board_changes` writes them, so the change is the event's byte for byte.
+        """
+        timestamp, lat, lon, recorded_text, speed_kmh, heading, _ = fix
+        recorded_at = datetime.fromisoformat(recorded_text)
+        with self.lock:
+            van_id = self.van_ids.get(track_id)
+            changes = []
+            if van_id is not None:
+                at = datetime.fromisoformat(timestamp).isoformat()
+                item = position_change(
+                    van_id, at, lat, lon, recorded_at.isoformat(), speed_kmh, heading
+                )
+                changes.append(item)
+                self._merge_fleet(self.vans, van_id, item["changes"], recorded_at)
+            self.position = position
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(position, changes)
+
     def _merge(self, item: Doc, event: Any) -> None:
         kind, doc_id, fields = item["kind"], item["id"], item["changes"]
-        docs = {"van": self.vans, "incident": self.incidents, "station": self.stations}[kind]
-        doc = docs.setdefault(doc_id, {})
-        merge(doc, fields)
         if kind != "incident":
-            moved = fields.get("position_at") is not None
-            if moved and doc["position_at"] == fields["position_at"]:
-                self._fix_at[doc_id] = event.recorded_at
-                self._index = None
-            elif not moved:
-                self._index = None
+            docs = self.vans if kind == "van" else self.stations
+            # Only a GPS fix moves a van, and it always has the time recorded.
+            self._merge_fleet(docs, doc_id, fields, getattr(event, "recorded_at", None))
             return
+        doc = self.incidents.setdefault(doc_id, {})
+        merge(doc, fields)
         # Timers the background duties need, kept as datetimes.
         if item["event"] == "ArrivalOverdue":
             self._accepted.pop(doc_id, None)
@@ -93,6 +115,19 @@ class LiveView:
         elif "status" in fields and fields["status"] != "en_route":
             # Late is late until the van is on scene, whether or not it set off.
             self._accepted.pop(doc_id, None)
+
+    def _merge_fleet(
+        self, docs: dict[str, Doc], doc_id: str, fields: Doc, recorded_at: datetime | None
+    ) -> None:
+        """Merges a van's or a station's change; the dispatch index is rebuilt when it matters."""
+        doc = docs.setdefault(doc_id, {})
+        merge(doc, fields)
+        moved = fields.get("position_at") is not None
+        if moved and doc["position_at"] == fields["position_at"] and recorded_at is not None:
+            self._fix_at[doc_id] = recorded_at
+            self._index = None
+        elif not moved:
+            self._index = None
 
     def restore(
         self,

@@ -106,7 +106,8 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         tokens.apply(position, event)
         view.apply(position, event)
 
-    follower = LogFollower(store, handle)
+    # Token events are never GPS fixes: the fixes go to the board alone.
+    follower = LogFollower(store, handle, view.apply_fix)
     if follow:
         _restore_view(view, settings)
         follower.position = view.position

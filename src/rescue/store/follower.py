@@ -17,17 +17,26 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
+
+from rescue.store.codec import POSITION_TOPICS, PositionFix, position_fix
 
 Handler = Callable[[int, Any], None]
+# (log position, track id, the fix's fields as stored): GPS fixes without their events.
+FixHandler = Callable[[int, UUID, PositionFix], None]
 log = logging.getLogger("rescue.store.follower")
 
 
 class LogFollower:
-    def __init__(self, app: Application[Any], handle: Handler) -> None:
+    def __init__(
+        self, app: Application[Any], handle: Handler, handle_fix: FixHandler | None = None
+    ) -> None:
         self._app = app
         self._handle = handle
+        self._handle_fix = handle_fix
         self._reached = threading.Condition()
         self._stopping = threading.Event()
         self._subscription: Any = None
@@ -65,8 +74,7 @@ class LogFollower:
                     if self._stopping.is_set():
                         return
                     for notification in subscription:
-                        event = self._app.mapper.to_domain_event(notification)
-                        self._handle(notification.id, event)
+                        self.deliver(notification)
                         with self._reached:
                             self.position = notification.id
                             self._reached.notify_all()
@@ -75,3 +83,19 @@ class LogFollower:
                     return
                 log.exception("following the event log failed; resubscribing")
                 self._stopping.wait(1.0)
+
+    def deliver(self, notification: Notification) -> None:
+        """Hands one notification to its handler, GPS fixes to `handle_fix` if there is one.
+
+        Every process decodes every fix of the fleet for its board: with a handler
+        for them, their fields are read straight from the stored JSON (deciphered
+        and decompressed as the mapper would) instead of by the library's decoder.
+        """
+        if self._handle_fix is not None and notification.topic in POSITION_TOPICS:
+            track_id = notification.originator_id
+            if not isinstance(track_id, UUID):
+                track_id = UUID(str(track_id))
+            fix = position_fix(self._app.mapper, notification.state)
+            self._handle_fix(notification.id, track_id, fix)
+        else:
+            self._handle(notification.id, self._app.mapper.to_domain_event(notification))
