@@ -42,6 +42,7 @@ class LiveView:
         self._listeners: list[Listener] = []
         self._index: FleetIndex | None = None
         self._index_built_at: datetime | None = None
+        self._last_stamp = ("", "")  # a fix's stored timestamp, and as the board writes it
         self.lock = threading.RLock()
 
     # -- applying events ----------------------------------------------------
@@ -82,7 +83,11 @@ class LiveView:
             van_id = self.van_ids.get(track_id)
             changes = []
             if van_id is not None:
-                at = datetime.fromisoformat(timestamp).isoformat()
+                # One write stamps all its fixes alike: the last stamp's text is kept.
+                stamp, at = self._last_stamp
+                if timestamp != stamp:
+                    at = datetime.fromisoformat(timestamp).isoformat()
+                    self._last_stamp = (timestamp, at)
                 item = position_change(
                     van_id, at, lat, lon, recorded_at.isoformat(), speed_kmh, heading
                 )
