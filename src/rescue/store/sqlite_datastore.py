@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from eventsourcing.persistence import InterfaceError
+from eventsourcing.persistence import ConnectionUnavailableError, InterfaceError
 from eventsourcing.sqlite import (
     SQLITE3_DEFAULT_LOCK_TIMEOUT,
     SQLiteConnection,
@@ -76,6 +76,7 @@ class QueuedWritersDatastore(SQLiteDatastore):
     """The library's datastore; its write transactions queue on `writers_queue_path`."""
 
     _queue_fd: int | None = None
+    _writers: threading.Lock | None = None
     _queue_opened = threading.Lock()
 
     @contextmanager
@@ -84,16 +85,32 @@ class QueuedWritersDatastore(SQLiteDatastore):
             with super().transaction(commit=commit) as curs:
                 yield curs
             return
-        # The pool lets one writer of this process through at a time, so one
-        # descriptor per process is enough: flock only has to order the processes.
-        with self.get_connection(commit=True) as conn:
-            fd = self._queue()
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                with conn.transaction(commit=True) as curs:
-                    yield curs
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+        # Writers of this process take turns here, before the pool: a writer waiting
+        # inside the pool for the pool's writer lock holds the pool's entry queue,
+        # and every reader waits behind it (up to the pool's timeout, then 503)
+        # while the store is slow to write. Reads must go on then.
+        turn = self._writer_turn()
+        if not turn.acquire(timeout=self.pool.pool_timeout):
+            raise ConnectionUnavailableError("Timed out waiting for return of writer")
+        try:
+            # One writer of this process at a time, so one descriptor per process is
+            # enough: flock only has to order the processes.
+            with self.get_connection(commit=True) as conn:
+                fd = self._queue()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    with conn.transaction(commit=True) as curs:
+                        yield curs
+                finally:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            turn.release()
+
+    def _writer_turn(self) -> threading.Lock:
+        with self._queue_opened:
+            if self._writers is None:
+                self._writers = threading.Lock()
+            return self._writers
 
     def _queue(self) -> int:
         with self._queue_opened:
