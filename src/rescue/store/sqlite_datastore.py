@@ -25,6 +25,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 from eventsourcing.persistence import ConnectionUnavailableError, InterfaceError
 from eventsourcing.sqlite import (
@@ -76,8 +77,10 @@ class QueuedWritersDatastore(SQLiteDatastore):
     """The library's datastore; its write transactions queue on `writers_queue_path`."""
 
     _queue_fd: int | None = None
-    _writers: threading.Lock | None = None
     _queue_opened = threading.Lock()
+    # The writers' turn in this process; set by `Factory` (the instance is the library's,
+    # its class changed after it was made).
+    _writers: threading.Lock
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:
@@ -89,7 +92,7 @@ class QueuedWritersDatastore(SQLiteDatastore):
         # inside the pool for the pool's writer lock holds the pool's entry queue,
         # and every reader waits behind it (up to the pool's timeout, then 503)
         # while the store is slow to write. Reads must go on then.
-        turn = self._writer_turn()
+        turn = self._writers
         if not turn.acquire(timeout=self.pool.pool_timeout):
             raise ConnectionUnavailableError("Timed out waiting for return of writer")
         try:
@@ -105,12 +108,6 @@ class QueuedWritersDatastore(SQLiteDatastore):
                     fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             turn.release()
-
-    def _writer_turn(self) -> threading.Lock:
-        with self._queue_opened:
-            if self._writers is None:
-                self._writers = threading.Lock()
-            return self._writers
 
     def _queue(self) -> int:
         with self._queue_opened:
@@ -136,3 +133,4 @@ class Factory(SQLiteFactory):
         # yet, so the pool only changes how it will make them.
         self.datastore.pool.__class__ = StatementCachingPool
         self.datastore.__class__ = QueuedWritersDatastore
+        cast(QueuedWritersDatastore, self.datastore)._writers = threading.Lock()
