@@ -30,6 +30,9 @@ from rescue.projections.live import LiveView
 TOO_SLOW = 4008
 FAN_OUT_DELAY_S = 0.025
 DEFAULT_QUEUE_LIMIT = 2000
+# A shared snapshot serves consoles opening later, with the changes fanned out since
+# it was taken queued behind it, until this many changes have gone by.
+SNAPSHOT_CATCH_UP_LIMIT = 1000
 
 
 def frame(position: int, item: Doc) -> bytes:
@@ -163,6 +166,8 @@ class BoardHub:
         self._scheduled = False
         self.frames_sent = 0
         self.dropped_clients = 0
+        self.snapshots_built = 0
+        self._snapshot: SharedSnapshot | None = None
         view.subscribe(self._on_changes)
 
     def close(self) -> None:
@@ -211,6 +216,8 @@ class BoardHub:
                 )
         if keyed:
             self._fan_out_keyed(keyed, entries, items)
+        if self._snapshot is not None and not self._snapshot.follow(entries, items):
+            self._snapshot = None
 
     @staticmethod
     def _fan_out_keyed(
@@ -239,22 +246,56 @@ class BoardHub:
         for client, chosen in picked.items():
             client.offer(Chunk.of(chosen))
 
-    def register(self, client: Client, *, snapshot: bool = False) -> tuple[int, Doc | None]:
-        """Adds a client; returns the position its snapshot (or a replay) must cover.
+    def register(self, client: Client, *, snapshot: bool = False) -> tuple[int, str | None]:
+        """Adds a client; returns the position its snapshot (or a replay) must cover,
+        and the snapshot's frame when asked for.
 
-        Runs in the loop thread holding the board's lock, so every change is either
-        in the board already (at or below the returned position, and in the
-        snapshot) or still to be fanned out to this client.
+        Runs in the loop thread, as the fan-out does, so every change is either
+        at or below the returned position (in the snapshot), queued for this
+        client here, or still to be fanned out to it. A snapshot is encoded
+        once and shared by every console opening until too many changes have
+        gone by: hundreds of consoles reconnecting at once (a server restarted)
+        would otherwise each cost a whole board's encoding in the event loop.
         """
-        with self.view.lock:
-            self.clients.add(client)
-            client.covered = self.view.position
-            return self.view.position, self.view.snapshot() if snapshot else None
+        if not snapshot:
+            with self.view.lock:
+                self.clients.add(client)
+                client.covered = self.view.position
+                return self.view.position, None
+        shared = self._snapshot
+        if shared is None:
+            position, text = self.view.snapshot_frame()
+            shared = self._snapshot = SharedSnapshot(position, text, SNAPSHOT_CATCH_UP_LIMIT)
+            self.snapshots_built += 1
+        self.clients.add(client)
+        client.covered = shared.position
+        client.offer(shared.catch_up(client.wanted))
+        return shared.position, shared.text
 
     def unregister(self, client: Client) -> None:
         self.clients.discard(client)
         if client.closed_reason is not None:
             self.dropped_clients += 1
+
+
+@dataclass(slots=True)
+class SharedSnapshot:
+    """A board snapshot's frame and the changes fanned out after it, in order."""
+
+    position: int
+    text: str
+    limit: int
+    changes: list[tuple[Entry, Doc]] = field(default_factory=list)
+
+    def follow(self, entries: list[Entry], items: list[tuple[int, Doc]]) -> bool:
+        """Keeps a burst's changes past the snapshot; False once there are too many."""
+        for e, (position, item) in zip(entries, items, strict=True):
+            if position > self.position:
+                self.changes.append((e, item))
+        return len(self.changes) <= self.limit
+
+    def catch_up(self, wanted: Callable[[Doc], bool] | None) -> Chunk:
+        return Chunk.of([e for e, item in self.changes if wanted is None or wanted(item)])
 
 
 def crew_filter(van_id: str) -> tuple[Callable[[Doc], bool], set[str]]:

@@ -234,7 +234,7 @@ async def board_feed(ws: WebSocket) -> None:
         fresh = after is None or head - after > MAX_REPLAY
         start, snapshot = hub.register(client, snapshot=fresh)
         if snapshot is not None:
-            await ws.send_text(orjson.dumps({"type": "snapshot", **snapshot}).decode())
+            await ws.send_text(snapshot)
         else:
             assert after is not None
             # Live changes after `start` are queued already; the stored log supplies
