@@ -62,6 +62,11 @@ def fix(minutes_ago: float, lat: float, lon: float) -> dict[str, object]:
 def test_a_rest_position_reaches_a_board_client(server: Server) -> None:
     live, tokens = server
     with connect(ws_url(live, "/ws/board", token=tokens["op"])) as board:
+        # 0. The client offered per-message compression; the server declined it (compressing
+        # every change once per socket cost more than the fan-out itself).
+        assert board.request is not None and board.response is not None
+        assert "permessage-deflate" in board.request.headers["Sec-WebSocket-Extensions"]
+        assert "Sec-WebSocket-Extensions" not in board.response.headers
         # 1. The snapshot shows every van of the network.
         snapshot = receive(board)
         assert snapshot["type"] == "snapshot"

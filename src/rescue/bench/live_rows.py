@@ -49,7 +49,9 @@ def _live_store_rows(result: dict[str, Any], processes: str, suffix: str) -> lis
             unit="ms",
             baseline=float(result["bare_p99_ms"]),
             ratio=round(result["bare_p99_ms"] / result["p99_ms"], 3),
-            goal=Goal.of(Cond("value", "<=", 250.0, "ms")),
+            # The fleet's size and the consoles watching it: 2,000 vans to 500 consoles is
+            # five times the changes to send, with a looser goal.
+            goal=Goal.of(Cond("value", "<=", 250.0 if vans * clients <= 200_000 else 1000.0, "ms")),
             note=(
                 f"p50 {result['p50_ms']} ms; {delivered}; {processes}; load generator on the "
                 "same cores; baseline: bare websockets broadcast server"

@@ -117,6 +117,10 @@ def serve(
         "access_log": False,
         # Open sockets (consoles, tablets) must not hold a shutdown up for long.
         "timeout_graceful_shutdown": 10,
+        # No per-message compression on WebSockets: every board change is compressed
+        # anew for each socket (each has its own compression state), which cost more
+        # than the whole fan-out with hundreds of consoles watching.
+        "ws_per_message_deflate": False,
     }
     count = workers or default_workers()
     if count == 1:
