@@ -14,16 +14,17 @@ from rescue.api.deps import (
     AppDep,
     DeskDep,
     IdempotencyHeader,
-    WriterDep,
     require_own_van,
 )
 from rescue.api.position_input import BODY_SCHEMA, BadPositions, read_positions
 from rescue.api.replies import idempotency_key, respond, run_command
 from rescue.api.responses import SIGNED_IN, answers
 from rescue.api.schemas import ChangeShift, RegisterStation, RegisterVan
+from rescue.bootstrap import Rescue
 from rescue.domain.errors import Invalid
 from rescue.domain.vocabulary import Role
 from rescue.projections.changes import van_status
+from rescue.services.positions import PositionWriter
 
 router = APIRouter(prefix="/api", tags=["network"])
 
@@ -125,12 +126,14 @@ def change_shift(
 async def report_positions(
     van_id: str,
     request: Request,
-    app: AppDep,
-    writer: WriterDep,
     principal: AnyRoleDep,
     key: IdempotencyHeader = None,
 ) -> JSONResponse:
     """Records GPS positions of a van (its crew): one report or a list; 202 once stored."""
+    # The busiest route: the application and the writer are read off the request, not
+    # solved as dependencies (each costs more than the lookup, on every fix).
+    app: Rescue = request.app.state.rescue
+    writer: PositionWriter = request.app.state.positions
     if principal.role != Role.CREW:
         raise HTTPException(403, "positions are reported by the van's crew")
     require_own_van(principal, van_id)

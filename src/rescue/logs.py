@@ -128,16 +128,19 @@ class TextFormatter(logging.Formatter):
 
 
 def json_formatter() -> logging.Formatter:
-    """One JSON object a line: time (UTC), level, logger, message, thread, then the fields."""
-    from pythonjsonlogger.json import JsonFormatter
+    """One JSON object a line: time (UTC), level, logger, message, thread, then the fields.
 
-    return JsonFormatter(
+    Encoded with orjson: a line per request is written on the GPS path, where the
+    standard library's encoder was a measurable share of each request.
+    """
+    from pythonjsonlogger.orjson import OrjsonFormatter
+
+    return OrjsonFormatter(
         "{levelname}{name}{message}{threadName}",
         style="{",
         rename_fields={"levelname": "level", "name": "logger", "threadName": "thread"},
         timestamp="time",
         reserved_attrs=sorted(_RECORD_ATTRIBUTES),
-        json_ensure_ascii=False,
     )
 
 
