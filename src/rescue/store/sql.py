@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from rescue.store.env import SQLITE_LOCK_TIMEOUT_S, is_sqlite, store_env
+from rescue.store.sqlite_datastore import writers_turn
+
+
+class QueuedConnection(sqlite3.Connection):
+    """A SQLite connection that knows its file, so its writers can join the writers' queue."""
+
+    db_name = ""
 
 
 def connect(url: str) -> Any:
@@ -15,8 +23,13 @@ def connect(url: str) -> Any:
     if is_sqlite(url):
         path = store_env(url)["SQLITE_DBNAME"]
         conn = sqlite3.connect(
-            path, isolation_level=None, check_same_thread=False, timeout=SQLITE_LOCK_TIMEOUT_S
+            path,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=SQLITE_LOCK_TIMEOUT_S,
+            factory=QueuedConnection,
         )
+        conn.db_name = path
         conn.execute("PRAGMA journal_mode=WAL")
         return conn
     import psycopg
@@ -28,15 +41,17 @@ def connect(url: str) -> Any:
 def transaction(conn: Any, sqlite: bool) -> Iterator[Any]:
     """A cursor inside one transaction, committed on leaving, rolled back on an error."""
     if sqlite:
-        cur = conn.cursor()
-        # IMMEDIATE: take the write lock first, so reads and writes see the same database.
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+        queued = getattr(conn, "db_name", "")
+        with writers_turn(queued) if queued else contextlib.nullcontext():
+            cur = conn.cursor()
+            # IMMEDIATE: take the write lock first, so reads and writes see the same database.
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
     else:
         with conn.transaction(), conn.cursor() as cur:
             yield cur
