@@ -13,7 +13,9 @@ from rescue.services.delivery import Backoff, DeliveryFailed, LogEntry, TargetWo
 from rescue.services.delivery import event_type as type_of
 from rescue.settings import Settings
 from rescue.store.deliveries import DeliveryStore
+from rescue.store.env import store_env
 from rescue.store.privacy import new_key
+from rescue.store.sqlite_datastore import writers_turn
 from tests.e2e.delivery_support import wait_until
 from tests.live import ADMIN
 
@@ -142,3 +144,29 @@ def test_a_lost_lease_cannot_move_the_cursor(store_url: str) -> None:
         assert store.position("t") == 20
     finally:
         store.close()
+
+
+def test_a_cursor_moves_in_its_turn_among_the_stores_writers_on_sqlite(store_url: str) -> None:
+    """On SQLite the delivery bookkeeping writes in the writers' queue, as the log's writers do:
+    while a writer of another process holds the queue, the cursor does not move."""
+    if not store_url.startswith("sqlite:///"):
+        pytest.skip("the writers' queue is SQLite's (PostgreSQL queues writers itself)")
+    store, reader = DeliveryStore(store_url), DeliveryStore(store_url)
+    moved: list[int] = []
+
+    def rewind() -> None:
+        store.rewind("t", 5)
+        moved.append(5)
+
+    try:
+        store.ensure_cursor("t", 0)
+        with writers_turn(store_env(store_url)["SQLITE_DBNAME"]):
+            writer = threading.Thread(target=rewind)
+            writer.start()
+            writer.join(0.5)
+            assert writer.is_alive() and reader.position("t") == 0, "wrote without its turn"
+        writer.join(30)
+        assert moved == [5] and reader.position("t") == 5
+    finally:
+        store.close()
+        reader.close()

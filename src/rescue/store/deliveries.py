@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ import orjson
 
 from rescue.store.env import is_sqlite
 from rescue.store.sql import connect, schema_transaction
+from rescue.store.sqlite_datastore import writers_turn
 
 KEEP_ATTEMPTS = 1000
 
@@ -97,9 +98,14 @@ class DeliveryStore:
                 cur.close()
 
     def _execute(self, statement: str, params: Sequence[Any] = ()) -> int:
-        with self._cursor() as cur:
-            cur.execute(self._sql(statement), params)
-            return int(cur.rowcount)
+        # On SQLite a write takes its turn in the writers' queue: left to the busy
+        # handler, it loses the lock to the GPS writers again and again under load.
+        # The connection's lock first, then the queue, as `schema_transaction` takes them.
+        with self._lock:
+            queued = writers_turn(self._conn.db_name) if self.sqlite else nullcontext()
+            with queued, self._cursor() as cur:
+                cur.execute(self._sql(statement), params)
+                return int(cur.rowcount)
 
     def _fetch(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._cursor() as cur:
