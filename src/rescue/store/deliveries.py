@@ -21,15 +21,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from rescue.store.env import is_sqlite
-from rescue.store.sql import connect, schema_transaction
-from rescue.store.sqlite_datastore import writers_turn
+from rescue.store.sql import connect, schema_transaction, transaction
 
 KEEP_ATTEMPTS = 1000
 
@@ -86,11 +85,17 @@ class DeliveryStore:
         return statement if self.sqlite else statement.replace("?", "%s")
 
     @contextmanager
-    def _cursor(self) -> Iterator[Any]:
-        """A cursor on the connection, opened again if the server dropped it."""
+    def _cursor(self, *, write: bool = False) -> Iterator[Any]:
+        """A cursor on the connection, opened again if the server dropped it; with `write`,
+        inside one transaction (on SQLite, in the writers' queue: left to the busy handler,
+        a write loses the lock to the GPS writers again and again under load)."""
         with self._lock:
             if not self.sqlite and self._conn.closed:
                 self._conn = self._connect()
+            if write:
+                with transaction(self._conn, self.sqlite) as cur:
+                    yield cur
+                return
             cur = self._conn.cursor()
             try:
                 yield cur
@@ -98,14 +103,9 @@ class DeliveryStore:
                 cur.close()
 
     def _execute(self, statement: str, params: Sequence[Any] = ()) -> int:
-        # On SQLite a write takes its turn in the writers' queue: left to the busy
-        # handler, it loses the lock to the GPS writers again and again under load.
-        # The connection's lock first, then the queue, as `schema_transaction` takes them.
-        with self._lock:
-            queued = writers_turn(self._conn.db_name) if self.sqlite else nullcontext()
-            with queued, self._cursor() as cur:
-                cur.execute(self._sql(statement), params)
-                return int(cur.rowcount)
+        with self._cursor(write=True) as cur:
+            cur.execute(self._sql(statement), params)
+            return int(cur.rowcount)
 
     def _fetch(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._cursor() as cur:
@@ -230,7 +230,7 @@ class DeliveryStore:
     def record_attempts(self, attempts: Sequence[Attempt]) -> None:
         if not attempts:
             return
-        with self._cursor() as cur:
+        with self._cursor(write=True) as cur:
             cur.executemany(
                 self._sql(
                     "INSERT INTO delivery_attempts (target, position, event_type, attempt, at,"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,8 +40,8 @@ def connect(url: str) -> Any:
 def transaction(conn: Any, sqlite: bool) -> Iterator[Any]:
     """A cursor inside one transaction, committed on leaving, rolled back on an error."""
     if sqlite:
-        queued = getattr(conn, "db_name", "")
-        with writers_turn(queued) if queued else contextlib.nullcontext():
+        # Every SQLite connection here is a `QueuedConnection` from `connect`.
+        with writers_turn(conn.db_name):
             cur = conn.cursor()
             # IMMEDIATE: take the write lock first, so reads and writes see the same database.
             cur.execute("BEGIN IMMEDIATE")
