@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from rescue.api import errors, metrics, pages, request_log
+from rescue.api.positions_lane import PositionsLane
 from rescue.api.ratelimit import RateLimiter
 from rescue.api.routers import (
     audit,
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         settings.tracking_rate_per_s, settings.tracking_rate_burst
     )
     errors.install(api)
+    # Innermost of ours: the fixes it answers are logged, counted and headed like the rest.
+    api.add_middleware(PositionsLane, route=network.positions_route())
     # Inside the metrics middleware, so an unhandled error it answers 500 is counted as one.
     request_log.install(api)
     metrics.install(api, metrics.Metrics())

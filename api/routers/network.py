@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from rescue.api.deps import (
     AdminDep,
@@ -160,3 +161,10 @@ async def report_positions(
         detail = [{"loc": ["header", error.field], "msg": str(error), "type": "invalid"}]
         raise HTTPException(422, detail) from None
     return respond(result, 202)
+
+
+def positions_route() -> APIRoute:
+    """The positions route, for the lane that takes its accepted fixes (api/positions_lane.py)."""
+    return next(
+        r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is report_positions
+    )
