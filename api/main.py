@@ -34,6 +34,7 @@ from rescue.api.routers import (
 )
 from rescue.api.routers import parts as parts_routes
 from rescue.api.security_headers import SecurityHeaders
+from rescue.api.store_reads import StoreReads
 from rescue.bootstrap import bootstrap, start_server_parts
 from rescue.services.clock import Clock, utcnow
 from rescue.settings import Settings
@@ -68,10 +69,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         api.state.positions = parts.positions
         api.state.hub = parts.hub
         api.state.webhooks = parts.webhooks
+        api.state.store_reads = reads = StoreReads()
         settle_heap()
         try:
             yield
         finally:
+            reads.close()
             parts.close()
             rescue.close()
 
