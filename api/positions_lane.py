@@ -15,7 +15,10 @@ Anything else (a missing or unknown token, another role or van, a body or key
 the route would refuse, a refusal from the writer) goes on to the route with
 the body it sent replayed, and the route answers it: every error keeps its one
 source. When the lane has already counted the request against the caller's
-rate, it says so on the scope and the route does not count it twice.
+rate, it says so on the scope and the route does not count it twice; when the
+writer has refused the fix, the refusal goes on the scope too and the route
+answers it without writing again (a second try would hold the caller for a
+second lock timeout while the store is locked).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from rescue.services.positions import PositionWriter
 
 # The scope key under which the lane hands a caller it has admitted (and counted) to the route.
 ADMITTED = "rescue.admitted"
+# The scope key under which the lane hands the writer's refusal of the fix to the route.
+REFUSED = "rescue.refused"
 # The route's limit on the Idempotency-Key header; a longer one is the route's to refuse.
 KEY_MAX_LENGTH = 200
 _AUTHORIZATION = b"authorization"
@@ -98,8 +103,9 @@ class PositionsLane:
         idem = idempotency_key(principal, key, scope["path"], data)
         try:
             result = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
-        except RescueError:
-            scope[ADMITTED] = principal  # counted already; the route answers the refusal
+        except RescueError as refusal:
+            scope[ADMITTED] = principal  # counted already
+            scope[REFUSED] = refusal  # the route answers it
             return None
         return respond(result, 202)
 
@@ -157,4 +163,4 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-__all__ = ["ADMITTED", "PositionsLane"]
+__all__ = ["ADMITTED", "REFUSED", "PositionsLane"]

@@ -18,12 +18,13 @@ from rescue.api.deps import (
     require_own_van,
 )
 from rescue.api.position_input import BODY_SCHEMA, BadPositions, read_positions
+from rescue.api.positions_lane import REFUSED
 from rescue.api.replies import idempotency_key, respond, run_command
 from rescue.api.responses import SIGNED_IN, answers
 from rescue.api.schemas import ChangeShift, RegisterStation, RegisterVan
 from rescue.api.store_reads import store_reads
 from rescue.bootstrap import Rescue
-from rescue.domain.errors import Invalid
+from rescue.domain.errors import Invalid, RescueError
 from rescue.domain.vocabulary import Role
 from rescue.projections.changes import van_status
 from rescue.services.positions import PositionWriter
@@ -159,6 +160,9 @@ async def report_positions(
         raise HTTPException(422, error.details) from None
     idem = idempotency_key(principal, key, request.url.path, data)
     try:
+        refusal: RescueError | None = request.scope.get(REFUSED)
+        if refusal is not None:
+            raise refusal  # the lane's write of this very fix was refused
         result = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
     except Invalid as error:
         # The only input the writer checks against the store is the Idempotency-Key header.

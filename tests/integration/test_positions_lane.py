@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from rescue.api.positions_lane import PositionsLane
+from rescue.api.positions_lane import REFUSED, PositionsLane
 from rescue.api.routers.network import positions_route
+from rescue.domain.errors import Invalid
 from tests.builders import ZZ_LAT, HttpWorld, bearer, position, served
 
 
@@ -46,8 +47,10 @@ class Behind:
 
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
+        self.refusals: list[Any] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.refusals.append(scope.get(REFUSED))
         chunks = []
         while True:
             message = await receive()
@@ -160,6 +163,19 @@ def test_a_refusal_after_the_lane_counted_the_request_is_not_counted_twice(
     fourth = world.post("/api/vans/V1/positions", "crew1", json=position())
     assert fourth.status_code == 429
     assert fourth.headers["Retry-After"]
+
+
+def test_the_writers_refusal_goes_to_the_route_to_answer_not_to_write_again(
+    world: HttpWorld,
+) -> None:
+    key = {**world.headers["crew1"], "Idempotency-Key": "fix-2"}
+    first, status, _ = through_lane(world, "/api/vans/V1/positions", key, fix_body())
+    assert (status, first.bodies) == (202, [])
+    other = fix_body(seconds_ago=9)
+    behind, _, _ = through_lane(world, "/api/vans/V1/positions", key, other)
+    assert behind.bodies == [other]
+    assert isinstance(behind.refusals[0], Invalid)
+    assert behind.refusals[0].field == "Idempotency-Key"
 
 
 def test_a_fix_the_lane_answers_is_counted_and_headed_under_its_route(world: HttpWorld) -> None:
