@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,6 +24,9 @@ from tests.live import LiveServer, bearer
 
 Server = tuple[LiveServer, dict[str, str]]
 RECONNECTS = 40
+# A resume that never brings the changes asked for fails after this long: the board's
+# heartbeats would otherwise keep the read going for ever.
+READ_DEADLINE_S = 60
 # Two writers per van: the log grows from several requests at once.
 WRITERS = [("crew-tow", NETWORK.vans[0].van_id), ("crew-repair", NETWORK.vans[1].van_id)] * 2
 
@@ -30,7 +34,8 @@ WRITERS = [("crew-tow", NETWORK.vans[0].van_id), ("crew-repair", NETWORK.vans[1]
 @contextmanager
 def writing(live: LiveServer, tokens: dict[str, str]) -> Iterator[list[int]]:
     """Threads posting one position after another until the block ends; yields a count of
-    the positions stored (each answered 202)."""
+    the positions stored (each answered 202). A 429 is waited out as its Retry-After
+    says, as a crew's app does: the posts come faster than a crew's rate limit."""
     stop = threading.Event()
     stored = [0]
     lock = threading.Lock()
@@ -44,6 +49,9 @@ def writing(live: LiveServer, tokens: dict[str, str]) -> Iterator[list[int]]:
                     "recorded_at": datetime.now(UTC).isoformat(),
                 }
                 answer = http.post(f"/api/vans/{van_id}/positions", json=fix)
+                if answer.status_code == 429:
+                    stop.wait(float(answer.headers["Retry-After"]))
+                    continue
                 assert answer.status_code == 202, answer.text
                 with lock:
                     stored[0] += 1
@@ -66,8 +74,12 @@ def read_changes(live: LiveServer, token: str, after: int, count: int) -> list[i
     """Connects with `?after=`, reads at least `count` changes, disconnects; returns the
     position of every change it read (a batch frame is read whole)."""
     seen: list[int] = []
+    deadline = time.monotonic() + READ_DEADLINE_S
     with connect(ws_url(live, "/ws/board", token=token, after=after)) as board:
         while len(seen) < count:
+            assert time.monotonic() < deadline, (
+                f"{len(seen)} of {count} changes after {after} in {READ_DEADLINE_S} s"
+            )
             message = json.loads(board.recv(timeout=30))
             if message["type"] == "batch":
                 seen += [change["log_position"] for change in message["changes"]]
