@@ -16,7 +16,7 @@ from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from rescue.api.positions_lane import ADMITTED
+from rescue.api.lanes import ADMITTED
 from rescue.api.ratelimit import RateLimiter, retry_after
 from rescue.bootstrap import Rescue
 from rescue.domain.access import Principal
@@ -75,7 +75,7 @@ async def get_principal(
     request: Request, token: Annotated[str | None, Depends(BEARER)]
 ) -> Principal:
     admitted: Principal | None = request.scope.get(ADMITTED)
-    if admitted is not None:  # the positions lane checked this caller and counted the request
+    if admitted is not None:  # a lane checked this caller and counted the request
         return admitted
     if token is None:
         raise HTTPException(401, NO_TOKEN, headers={"WWW-Authenticate": "Bearer"})

@@ -35,6 +35,7 @@ from rescue.api.routers import (
 from rescue.api.routers import parts as parts_routes
 from rescue.api.security_headers import SecurityHeaders
 from rescue.api.store_reads import StoreReads
+from rescue.api.van_read_lane import VanReadLane
 from rescue.bootstrap import bootstrap, start_server_parts
 from rescue.services.clock import Clock, utcnow
 from rescue.settings import Settings
@@ -90,7 +91,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         settings.tracking_rate_per_s, settings.tracking_rate_burst
     )
     errors.install(api)
-    # Innermost of ours: the fixes it answers are logged, counted and headed like the rest.
+    # Innermost of ours, the lanes: what they answer is logged, counted and headed like the rest.
+    api.add_middleware(VanReadLane, route=network.van_read_route())
     api.add_middleware(PositionsLane, route=network.positions_route())
     # Inside the metrics middleware, so an unhandled error it answers 500 is counted as one.
     request_log.install(api)

@@ -30,24 +30,18 @@ from fastapi.routing import APIRoute
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rescue.api.lanes import ADMITTED, admit, known_caller, matched, token_and_key
 from rescue.api.position_input import BadPositions, read_positions
-from rescue.api.ratelimit import RateLimiter
 from rescue.api.replies import idempotency_key, respond
 from rescue.bootstrap import Rescue
-from rescue.domain.access import Principal
 from rescue.domain.errors import RescueError
 from rescue.domain.vocabulary import Role
-from rescue.logs import identify
 from rescue.services.positions import PositionWriter
 
-# The scope key under which the lane hands a caller it has admitted (and counted) to the route.
-ADMITTED = "rescue.admitted"
 # The scope key under which the lane hands the writer's refusal of the fix to the route.
 REFUSED = "rescue.refused"
 # The route's limit on the Idempotency-Key header; a longer one is the route's to refuse.
 KEY_MAX_LENGTH = 200
-_AUTHORIZATION = b"authorization"
-_IDEMPOTENCY_KEY = b"idempotency-key"
 
 
 class PositionsLane:
@@ -56,19 +50,15 @@ class PositionsLane:
         self.route = route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        matched = (
-            self.route.path_regex.match(scope["path"])
-            if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path")
-            else None
-        )
-        if matched is None:
+        fix = matched(self.route, "POST", scope)
+        if fix is None:
             await self.app(scope, receive, send)
             return
         messages, body = await _read_body(receive)
         replay = _replaying(messages, receive)
         answer = None
         if body is not None:
-            answer = await self._accepted(scope, matched["van_id"], body)
+            answer = await self._accepted(scope, fix["van_id"], body)
         if answer is None:
             await self.app(scope, replay, send)
             return
@@ -77,13 +67,13 @@ class PositionsLane:
 
     async def _accepted(self, scope: Scope, van_id: str, body: bytes) -> Response | None:
         """The 202 of a crew's fix the lane can take, or None for the route to answer."""
-        token, key = _headers(scope)
+        token, key = token_and_key(scope)
         if token is None or (key is not None and len(key) > KEY_MAX_LENGTH):
             return None
         state = scope["app"].state
         app: Rescue = state.rescue
-        principal = _known_crew(app, token, van_id)
-        if principal is None:
+        principal = known_caller(app, token)
+        if principal is None or principal.role != Role.CREW or principal.van_id != van_id:
             return None
         try:
             raw = json.loads(body)  # as the route reads it (Request.json)
@@ -95,10 +85,8 @@ class PositionsLane:
             )
         except (ValueError, BadPositions):
             return None
-        limiter: RateLimiter = state.limiter
-        if limiter.wait_needed(principal.name):
-            return None  # the route checks again and answers 429 with its Retry-After
-        identify(principal.name, principal.role)
+        if not admit(scope, principal):
+            return None
         writer: PositionWriter = state.positions
         idem = idempotency_key(principal, key, scope["path"], data)
         try:
@@ -108,33 +96,6 @@ class PositionsLane:
             scope[REFUSED] = refusal  # the route answers it
             return None
         return respond(result, 202)
-
-
-def _headers(scope: Scope) -> tuple[str | None, str | None]:
-    """The bearer token and the Idempotency-Key; a token sent any other way is None."""
-    token: str | None = None
-    key: str | None = None
-    for name, value in scope["headers"]:
-        if name == _AUTHORIZATION:
-            if token is not None:
-                return None, None  # two tokens: the route decides
-            scheme, _, given = value.decode("latin-1").partition(" ")
-            token = given.strip() if scheme.lower() == "bearer" else ""
-        elif name == _IDEMPOTENCY_KEY:
-            if key is not None:
-                return None, None
-            key = value.decode("latin-1")
-    return token or None, key
-
-
-def _known_crew(app: Rescue, token: str, van_id: str) -> Principal | None:
-    try:
-        principal = app.access.known_principal(token)
-    except RescueError:  # revoked or expired: the route says which
-        return None
-    if principal is None or principal.role != Role.CREW or principal.van_id != van_id:
-        return None
-    return principal
 
 
 async def _read_body(receive: Receive) -> tuple[list[Message], bytes | None]:
@@ -163,4 +124,4 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-__all__ = ["ADMITTED", "REFUSED", "PositionsLane"]
+__all__ = ["REFUSED", "PositionsLane"]

@@ -176,3 +176,8 @@ def positions_route() -> APIRoute:
     return next(
         r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is report_positions
     )
+
+
+def van_read_route() -> APIRoute:
+    """The route of one van, for the lane that answers its reads (api/van_read_lane.py)."""
+    return next(r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is get_van)

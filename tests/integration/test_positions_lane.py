@@ -1,27 +1,25 @@
 """The positions lane answers a crew's fix itself and hands everything else to the route.
 
-The lane is called here as the server calls it, with the served application on
-the scope; the application behind it records whether the request reached it
-and with which body, so each case shows who answered. The full app then shows
-that a request the lane counted against the caller's rate is not counted again
-when the route answers its refusal.
+The lane is called here as the server calls it (tests/lane_calls.py), so each
+case shows whether the lane or the route answered and with which body. The
+full app then shows that a request the lane counted against the caller's rate
+is not counted again when the route answers its refusal.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.types import Message, Receive, Scope, Send
 
 from rescue.api.positions_lane import REFUSED, PositionsLane
 from rescue.api.routers.network import positions_route
 from rescue.domain.errors import Invalid
 from tests.builders import ZZ_LAT, HttpWorld, bearer, position, served
+from tests.lane_calls import Behind, known_to_the_book, through
 
 
 @pytest.fixture
@@ -33,66 +31,13 @@ def world(store_url: str) -> Iterator[HttpWorld]:
         yield w
 
 
-def known_to_the_book(world: HttpWorld, who: str) -> None:
-    """Waits until the in-memory token book (which follows the log) knows the caller."""
-    token = world.headers[who]["Authorization"].removeprefix("Bearer ")
-    deadline = time.monotonic() + 10
-    while world.app.access.known_principal(token) is None:
-        assert time.monotonic() < deadline, f"the token book never learned {who}'s token"
-        time.sleep(0.02)
-
-
-class Behind:
-    """The application behind the lane: notes each request that reaches it and its body."""
-
-    def __init__(self) -> None:
-        self.bodies: list[bytes] = []
-        self.refusals: list[Any] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.refusals.append(scope.get(REFUSED))
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        self.bodies.append(b"".join(chunks))
-        await send({"type": "http.response.start", "status": 599, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-
 def through_lane(
     world: HttpWorld, path: str, headers: dict[str, str], body: bytes
 ) -> tuple[Behind, int, bytes]:
-    """Sends one request through a lane in front of `Behind`, in two body chunks."""
+    """Sends one fix through a positions lane in front of `Behind`."""
     behind = Behind()
     lane = PositionsLane(behind, route=positions_route())
-    scope: dict[str, Any] = {
-        "type": "http",
-        "method": "POST",
-        "path": path,
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "app": world.client.app,
-    }
-    half = len(body) // 2
-    incoming: list[Message] = [
-        {"type": "http.request", "body": body[:half], "more_body": True},
-        {"type": "http.request", "body": body[half:], "more_body": False},
-    ]
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    # The writer answers on the served app's own loop; this loop only awaits its future.
-    asyncio.run(lane(scope, receive, send))
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    answer = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    status, answer = through(lane, world, "POST", path, headers, body)
     return behind, status, answer
 
 
@@ -174,8 +119,8 @@ def test_the_writers_refusal_goes_to_the_route_to_answer_not_to_write_again(
     other = fix_body(seconds_ago=9)
     behind, _, _ = through_lane(world, "/api/vans/V1/positions", key, other)
     assert behind.bodies == [other]
-    assert isinstance(behind.refusals[0], Invalid)
-    assert behind.refusals[0].field == "Idempotency-Key"
+    assert isinstance(behind.scopes[0][REFUSED], Invalid)
+    assert behind.scopes[0][REFUSED].field == "Idempotency-Key"
 
 
 def test_a_fix_the_lane_answers_is_counted_and_headed_under_its_route(world: HttpWorld) -> None:
