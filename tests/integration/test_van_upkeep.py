@@ -3,7 +3,11 @@ past its service flagged in recommendations."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 
 from rescue.bootstrap import Rescue
 from rescue.domain.actors import Actor
@@ -73,3 +77,43 @@ def test_maintenance_over_http(store_url: str) -> None:
         assert world.post(
             "/api/vans/V2/maintenance", "operator", json={"note": "x"}
         ).status_code == (403)
+
+
+def test_a_dispatch_does_not_wait_for_the_odometers_to_catch_up(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_app(store_url, service_interval_km=5.0) as app:
+        load(app, *line_network(2))
+        _drive(app, "V1", [(ZZ_LAT, ZZ_LON), (ZZ_LAT + 0.06, ZZ_LON)], 6)  # 6.7 km: past due
+        # The catch-up is held at a gate, as one reading a long backlog is held by its work.
+        gate = threading.Event()
+        reading = app.upkeep._apply_page
+
+        def held(page: Any) -> None:
+            assert gate.wait(60), "the gate was never opened"
+            reading(page)
+
+        monkeypatch.setattr(app.upkeep, "_apply_page", held)
+        answered: list[list[dict[str, Any]]] = []
+
+        def call() -> None:
+            body = app.dispatch.report_incident(report(), OPERATOR.actor).body
+            answered.append(body["recommendations"])
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        caller.join(timeout=30)
+        try:
+            assert not caller.is_alive(), "the call waited for the odometers' catch-up"
+            # Answered from the odometers as they stood: nothing read yet.
+            assert {r["van_id"]: r["maintenance_due"] for r in answered[0]} == {
+                "V1": False,
+                "V2": False,
+            }
+        finally:
+            gate.set()
+        # A van's status waits for the catch-up under way; the next call sees its result.
+        assert app.upkeep.status("V1")["past_due"]
+        ranked = app.dispatch.report_incident(report(), OPERATOR.actor).body["recommendations"]
+        assert {r["van_id"]: r["maintenance_due"] for r in ranked} == {"V1": True, "V2": False}
+
