@@ -88,10 +88,16 @@ def served(sqlite_url: str, tmp_path: Path) -> Iterator[Served]:
         live.stop()
 
 
-def close_code(ws: ClientConnection, timeout: float = 10.0) -> int | None:
-    """Reads until the server closes the socket; the code it closed with."""
+def close_code(ws: ClientConnection, timeout: float = 10.0, within_s: float = 60.0) -> int | None:
+    """Reads until the server closes the socket; the code it closed with.
+
+    Fails after `within_s` however busy the socket is: the board's heartbeats
+    would otherwise keep a socket the server never closes read for ever.
+    """
+    deadline = time.monotonic() + within_s
     with pytest.raises(ConnectionClosed) as closed:
         while True:
+            assert time.monotonic() < deadline, f"the server kept the socket open {within_s} s"
             ws.recv(timeout=timeout)
     return closed.value.rcvd.code if closed.value.rcvd is not None else None
 

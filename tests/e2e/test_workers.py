@@ -83,11 +83,15 @@ def _wait_until(check: Any, what: str) -> Any:
 
 
 def _sees_incident(board: ClientConnection, incident_id: str) -> bool:
-    while True:
+    """Reads the board until the incident's change comes; False if it has not within GIVE_UP_S
+    (the heartbeats would otherwise keep the read going for ever)."""
+    deadline = time.monotonic() + GIVE_UP_S
+    while time.monotonic() < deadline:
         message = json.loads(board.recv(timeout=GIVE_UP_S))
         items = message.get("changes", []) if message["type"] == "batch" else [message]
         if any(i.get("kind") == "incident" and i.get("id") == incident_id for i in items):
             return True
+    return False
 
 
 def test_two_workers_share_the_port_and_the_timers_are_elected_once(
