@@ -14,11 +14,13 @@ import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, ClassVar
+from unittest import mock
 from uuid import UUID
 
 import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.projection import EventSourcedProjectionRunner
 
 # Modules, not their classes: a test case class in this module's namespace would be
 # collected (and fail) as it is.
@@ -109,8 +111,30 @@ class TestExampleApplicationOnPostgres(
     pass
 
 
+class _PatientWaits:
+    """The library's projection case waits 1 s for each event to be projected, which a
+    CI machine running three test workers on 2 cores once took longer than (on
+    PostgreSQL). It tests what is projected, not how fast: each wait here may take
+    up to WAIT_S."""
+
+    WAIT_S = 30.0
+
+    def setUp(self) -> None:
+        waiting = EventSourcedProjectionRunner.wait
+        patcher = mock.patch.object(
+            EventSourcedProjectionRunner,
+            "wait",
+            lambda runner, notification_id, timeout=self.WAIT_S: waiting(
+                runner, notification_id, timeout
+            ),
+        )
+        patcher.start()
+        self.addCleanup(patcher.stop)  # type: ignore[attr-defined]
+        super().setUp()  # type: ignore[misc]
+
+
 class TestEventSourcedProjectionOnSQLite(
-    _SQLiteStore, library_projection.EventSourcedProjectionTestCase
+    _PatientWaits, _SQLiteStore, library_projection.EventSourcedProjectionTestCase
 ):
     def setUp(self) -> None:
         super().setUp()
@@ -122,7 +146,7 @@ class TestEventSourcedProjectionOnSQLite(
 
 @pytest.mark.postgres
 class TestEventSourcedProjectionOnPostgres(
-    _PostgresStore, library_projection.EventSourcedProjectionTestCase
+    _PatientWaits, _PostgresStore, library_projection.EventSourcedProjectionTestCase
 ):
     pass
 
