@@ -23,7 +23,6 @@ second lock timeout while the store is locked).
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from fastapi.routing import APIRoute
@@ -90,7 +89,7 @@ class PositionsLane:
         writer: PositionWriter = state.positions
         idem = idempotency_key(principal, key, scope["path"], data)
         try:
-            result = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
+            result = await writer.stored(van_id, checked, idem)
         except RescueError as refusal:
             scope[ADMITTED] = principal  # counted already
             scope[REFUSED] = refusal  # the route answers it

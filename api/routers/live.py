@@ -428,7 +428,7 @@ async def _crew_positions(
         return 422, {"detail": error.details}
     idem = idempotency_key(principal, key, f"/api/vans/{van_id}/positions", data)
     try:
-        result = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
+        result = await writer.stored(van_id, checked, idem)
     except RescueError as error:
         return _refusal(error)
     return 202, result.body

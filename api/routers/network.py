@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -163,7 +162,7 @@ async def report_positions(
         refusal: RescueError | None = request.scope.get(REFUSED)
         if refusal is not None:
             raise refusal  # the lane's write of this very fix was refused
-        result = await asyncio.wrap_future(writer.enqueue(van_id, checked, idem))
+        result = await writer.stored(van_id, checked, idem)
     except Invalid as error:
         # The only input the writer checks against the store is the Idempotency-Key header.
         detail = [{"loc": ["header", error.field], "msg": str(error), "type": "invalid"}]

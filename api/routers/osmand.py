@@ -17,7 +17,6 @@ device retries later, which is what it should do). `alarm=sos` raises
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 from urllib.parse import parse_qsl
@@ -146,7 +145,7 @@ async def osmand(request: Request, app: AppDep, writer: WriterDep) -> PlainTextR
     fixes = [r.fix for r in reports if r.fix is not None]
     if fixes:
         # A van unknown to the store comes back as NotFound, answered 404 like any other.
-        await asyncio.wrap_future(writer.enqueue(van_id, fixes, None))
+        await writer.stored(van_id, fixes, None)
     metrics: Metrics = request.app.state.metrics
     for report in reports:
         if report.refusal is None and report.alarm != "sos":

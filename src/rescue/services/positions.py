@@ -16,13 +16,26 @@ up with what they stored, and a conflict that still happens (they wrote in
 between) is retried here on tracks read again. A
 request refused on its own (an unknown van, an idempotency key reused for
 other reports) gets its domain error and the rest of the batch is stored.
+
+Under concurrent load (the last transaction held more than one request) the
+writer waits GATHER_S after the first request of a batch before taking the
+batch: the requests the event loop is still reading join the same transaction,
+instead of the writer waking for each one and taking the interpreter from the
+loop every time. A lone request (a tablet, a test) is written at once. A
+request awaited in an event loop (`stored`) is woken with the others of its
+loop by one call per transaction; a waiter that has gone (a closed socket, a
+cancelled task) is skipped, and its reports are stored all the same.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import threading
-from concurrent.futures import Future
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,6 +54,10 @@ from rescue.store.recorders import EventRow
 
 # Bounds one transaction, so one huge burst cannot hold the write lock for long.
 MAX_BATCH_REPORTS = 5000
+# How long the writer lets a batch gather under concurrent load. Measured with 64
+# connections of one fix each on 2 cores: about 70 us less CPU a request and a fifth
+# more fixes a second than taking each batch at once; 5 ms did no better than 2.
+GATHER_S = 0.002
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +72,16 @@ class PositionReport:
     device: dict[str, Any] | None = None
 
 
+Outcome = Result | BaseException
+
+
 @dataclass(slots=True)
 class _Job:
     van_id: str
     reports: list[PositionReport]
     idempotency: IdempotencyKey | None
-    done: Future[Result]
+    # A thread's future (enqueue) or an event loop's (stored).
+    done: Future[Result] | asyncio.Future[Result]
 
 
 class PositionWriter:
@@ -73,6 +94,7 @@ class PositionWriter:
         self._tracks: dict[str, VanTrack] = {}
         # van id: its track's id as stored (UUID.hex formats it anew on every call)
         self._hex_ids: dict[str, str] = {}
+        self._busy = False  # the last batch held more than one request
         self._thread = threading.Thread(target=self._loop, name="position-writer", daemon=True)
         self._thread.start()
 
@@ -89,9 +111,25 @@ class PositionWriter:
         from the stored result, appending nothing. A refused request's future
         holds its domain error (NotFound, Invalid).
         """
-        job = _Job(van_id, reports, idempotency, Future())
-        self._jobs.put(job)
-        return job.done
+        done: Future[Result] = Future()
+        self._jobs.put(_Job(van_id, reports, idempotency, done))
+        return done
+
+    async def stored(
+        self,
+        van_id: str,
+        reports: list[PositionReport],
+        idempotency: IdempotencyKey | None = None,
+    ) -> Result:
+        """Hands reports to the writer and waits in the event loop until they are stored.
+
+        What `enqueue` does for an event loop, without a thread's future in between:
+        the writer wakes every waiter of the loop at once. Raises the request's
+        domain error (NotFound, Invalid) or the batch's (Unavailable).
+        """
+        done: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._jobs.put(_Job(van_id, reports, idempotency, done))
+        return await done
 
     def submit(
         self,
@@ -112,6 +150,8 @@ class PositionWriter:
             first = self._jobs.get()
             if first is None:
                 return
+            if self._busy:
+                time.sleep(GATHER_S)  # let the others on their way join this batch
             batch = [first]
             size = len(first.reports)
             while size < MAX_BATCH_REPORTS:
@@ -124,6 +164,7 @@ class PositionWriter:
                     return
                 batch.append(job)
                 size += len(job.reports)
+            self._busy = len(batch) > 1
             self._write(batch)
 
     def _write(self, batch: list[_Job]) -> None:
@@ -145,11 +186,7 @@ class PositionWriter:
                 self._tracks.clear()
                 self._fail(batch, error)
                 return
-            for job, answer in zip(batch, replies, strict=True):
-                if isinstance(answer, RescueError):
-                    job.done.set_exception(answer)
-                else:
-                    job.done.set_result(answer)
+            _settle(batch, replies)
             return
 
     def _append(self, batch: list[_Job]) -> list[Result | RescueError]:
@@ -262,6 +299,35 @@ class PositionWriter:
 
     @staticmethod
     def _fail(batch: list[_Job], error: BaseException) -> None:
-        for job in batch:
-            if not job.done.done():
-                job.done.set_exception(error)
+        _settle(batch, [error] * len(batch))
+
+
+def _settle(batch: list[_Job], outcomes: Sequence[Outcome]) -> None:
+    """Answers each job's waiter; one wake-up per event loop for all of its waiters."""
+    waiting: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Result], Outcome]]] = {}
+    for job, outcome in zip(batch, outcomes, strict=True):
+        done = job.done
+        if isinstance(done, asyncio.Future):
+            waiting.setdefault(done.get_loop(), []).append((done, outcome))
+        else:
+            # A waiter may have cancelled its future meanwhile (asyncio.wrap_future does when
+            # its task is cancelled); the writer must go on for everyone else.
+            with contextlib.suppress(InvalidStateError):
+                _answer(done, outcome)
+    for loop, waiters in waiting.items():
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits there
+            loop.call_soon_threadsafe(_answer_waiters, waiters)
+
+
+def _answer(done: Future[Result] | asyncio.Future[Result], outcome: Outcome) -> None:
+    if done.done():
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
+
+
+def _answer_waiters(waiters: list[tuple[asyncio.Future[Result], Outcome]]) -> None:
+    for done, outcome in waiters:  # in the waiters' event loop: none can change meanwhile
+        _answer(done, outcome)
