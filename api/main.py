@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from rescue.api import errors, metrics, pages, request_log
 from rescue.api.positions_lane import PositionsLane
@@ -39,6 +40,16 @@ from rescue.api.van_read_lane import VanReadLane
 from rescue.bootstrap import bootstrap, start_server_parts
 from rescue.services.clock import Clock, utcnow
 from rescue.settings import Settings
+
+# The server's observability is its own: Prometheus metrics at /metrics and a JSON line per
+# request. FastAPI's OpenTelemetry hooks stay off, so no request pays for asking whether a
+# tracer or meter provider has been set up, and no environment variable sets up exporters.
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "auto_configure": False,
+}
 
 
 def settle_heap() -> None:
@@ -84,6 +95,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         summary="Event-sourced roadside rescue and dispatch",
         version="0.1.0",
         lifespan=lifespan,
+        telemetry=NO_TELEMETRY,
     )
     api.state.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     # The customer's page has no account to limit: its limit is per client address.

@@ -183,6 +183,11 @@ def logging_config(level: LogLevel = "INFO", fmt: LogFormat = "json") -> dict[st
 def configure(level: LogLevel = "INFO", fmt: LogFormat = "json") -> None:
     """Sets up the process's logging; warnings and crashed threads are logged the same way."""
     logging.config.dictConfig(logging_config(level, fmt))
+    # No line shows the source file and line, the process id or its multiprocessing name:
+    # not looking them up saves a stack walk and two lookups on every request's line.
+    logging._srcfile = None
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     logging.captureWarnings(True)
     crashes = logging.getLogger("rescue.crash")
 

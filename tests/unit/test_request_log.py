@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from rescue.api.request_log import HEADER, install
+from rescue.api.request_log import HEADER, install, request_id_from
 from rescue.logs import RequestFilter, TextFormatter, identify, json_formatter, request_context
 from rescue.settings import Settings
 
@@ -130,6 +131,23 @@ def test_an_implausible_or_missing_request_id_is_replaced(
         assert given not in captured.buffer.getvalue()
     # Each request gets its own.
     assert client.get("/async", headers=headers).headers[HEADER] != request_id
+
+
+def test_a_forked_process_issues_request_ids_of_its_own() -> None:
+    ours = request_id_from({"headers": []})
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        os.write(write, request_id_from({"headers": []}).encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    theirs = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert len(theirs) == 32 and int(theirs, 16) >= 0
+    # The parent's next id would share a prefix and count with a child that copied its state.
+    assert theirs[:16] != ours[:16]
+    assert request_id_from({"headers": []})[:16] == ours[:16]
 
 
 def test_the_longest_plausible_request_id_is_kept(client: TestClient) -> None:
