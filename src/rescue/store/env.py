@@ -60,7 +60,8 @@ def store_env(url: str) -> dict[str, str]:
             # How long a request waits for a pooled connection before the server is
             # probed (rescue.store.pg_datastore); and pooled connections are checked
             # before use, so one dropped by a server restart is replaced instead
-            # of failing a request.
+            # of failing a request (by a poll of its socket, a query only when in doubt:
+            # rescue.store.pg_datastore.check_unless_quiet).
             "POSTGRES_CONNECT_TIMEOUT": "2",
             "POSTGRES_PRE_PING": "y",
             "POSTGRES_LOCK_TIMEOUT": "10",
