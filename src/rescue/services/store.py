@@ -7,11 +7,11 @@ how events are stored, snapshotted and read back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, Repository
 from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import Mapper
 
@@ -25,6 +25,27 @@ from rescue.store.env import APPLICATION_NAME, store_env
 from rescue.store.recorders import EventRow, RowRecorder, event_rows
 
 
+def replay(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Applies each event to the aggregate in turn, as the library's `project_aggregate` does.
+
+    Without its check of every event against a runtime-checkable protocol: on
+    Python 3.11 that isinstance cost more than applying the event, about a
+    tenth of the CPU of an authenticated van read. The events come from the
+    store's own mapper, so each is one of the aggregates' event classes.
+    """
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+class ReplayingRepository(Repository[UUID]):
+    """The library's repository; an aggregate is rebuilt with `replay` unless told otherwise."""
+
+    def get(self, aggregate_id: UUID, **options: Any) -> Any:
+        options.setdefault("projector_func", replay)
+        return super().get(aggregate_id, **options)
+
+
 class RescueStore(Application[UUID]):
     name = APPLICATION_NAME
     mapper: FastPositionMapper  # built by construct_mapper
@@ -35,6 +56,13 @@ class RescueStore(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         return FastPositionMapper(transcoder=self.construct_transcoder())
+
+    def construct_repository(self) -> Repository[UUID]:
+        # The library's repository with every setting it read from the environment,
+        # re-typed so that it rebuilds aggregates with `replay`.
+        repository = super().construct_repository()
+        repository.__class__ = ReplayingRepository
+        return repository
 
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
