@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -40,32 +42,38 @@ def _fixes(app: Rescue, van_id: str) -> int:
     return len(list(app.store.events.get(track_uuid(van_id), gt=1)))
 
 
-def test_a_thread_waiter_that_gave_up_stops_no_one_else(
-    store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextmanager
+def _writing(store_url: str) -> Iterator[tuple[Rescue, PositionWriter]]:
+    """A store with vans V1 and V2, and a writer of its own, closed after the block."""
     with open_app(store_url) as app:
         load(app, *line_network(2))
         writer = PositionWriter(app.runner)
         try:
-            entered, release = _held(writer, monkeypatch)
-            taken = writer.enqueue("V1", REPORTS[:1])
-            assert entered.wait(10)
-            queued = writer.enqueue("V2", REPORTS[:1])
-            # What asyncio.wrap_future does to the thread's future when its task is cancelled.
-            assert taken.cancel() and queued.cancel()
-            release.set()
-            assert writer.submit("V1", REPORTS[1:2], timeout=30) == Result({"accepted": 1})
+            yield app, writer
         finally:
             writer.close()
+
+
+def test_a_thread_waiter_that_gave_up_stops_no_one_else(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _writing(store_url) as (app, writer):
+        entered, release = _held(writer, monkeypatch)
+        taken = writer.enqueue("V1", REPORTS[:1])
+        assert entered.wait(10)
+        queued = writer.enqueue("V2", REPORTS[:1])
+        # What asyncio.wrap_future does to the thread's future when its task is cancelled.
+        assert taken.cancel() and queued.cancel()
+        release.set()
+        assert writer.submit("V1", REPORTS[1:2], timeout=30) == Result({"accepted": 1})
+        # Written in order: the two given up were stored before the last one was answered.
         assert (_fixes(app, "V1"), _fixes(app, "V2")) == (2, 1)
 
 
 def test_event_loop_waiters_each_get_their_own_answer(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with open_app(store_url) as app:
-        load(app, *line_network(2))
-        writer = PositionWriter(app.runner)
+    with _writing(store_url) as (app, writer):
 
         async def requests() -> Result:
             entered, release = _held(writer, monkeypatch)
@@ -86,8 +94,5 @@ def test_event_loop_waiters_each_get_their_own_answer(
                 await gone
             return await writer.stored("V1", REPORTS[1:2])
 
-        try:
-            assert asyncio.run(requests()) == Result({"accepted": 1})
-        finally:
-            writer.close()
+        assert asyncio.run(requests()) == Result({"accepted": 1})
         assert (_fixes(app, "V1"), _fixes(app, "V2")) == (2, 3)

@@ -96,13 +96,8 @@ class TestChainedPostgresRecorder(ApplicationRecorderTestCase[Any]):
         parts = base.split("@", 1)[1].split("/", 1)[0]
         host, port = parts.split(":")
         self.datastore = PostgresDatastore(
-            dbname=self.dbname,
-            host=host,
-            port=port,
-            user="rescue",
-            password="rescue",
-            pool_size=10,
-            max_overflow=10,
+            dbname=self.dbname, host=host, port=port, user="rescue", password="rescue",
+            pool_size=10, max_overflow=10,
         )
 
     def tearDown(self) -> None:

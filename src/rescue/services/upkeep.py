@@ -104,7 +104,9 @@ class UpkeepService:
         """Each notification of the page in order: the fixes' fields are read straight from
         their stored JSON (rescue.store.codec), only a track's start is decoded as an event."""
         fixes = iter(
-            position_fixes(self.store.mapper, [n.state for n in page if n.topic in POSITION_TOPICS])
+            position_fixes(
+                self.store.mapper, [n.state for n in page if n.topic in POSITION_TOPICS]
+            )
         )
         for notification in page:
             if notification.topic in POSITION_TOPICS:
