@@ -23,8 +23,7 @@ second lock timeout while the store is locked).
 
 from __future__ import annotations
 
-import json
-
+import orjson
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -75,14 +74,16 @@ class PositionsLane:
         if principal is None or principal.role != Role.CREW or principal.van_id != van_id:
             return None
         try:
-            raw = json.loads(body)  # as the route reads it (Request.json)
+            # orjson reads what it takes as the route's json.loads would; what it refuses
+            # (NaN, a number past 64 bits, text not in UTF-8) goes on to the route.
+            raw = orjson.loads(body)
             checked, data = read_positions(
                 raw,
                 now=app.clock(),
                 tolerance_s=app.settings.position_future_tolerance_s,
                 limit=app.settings.max_positions_per_request,
             )
-        except (ValueError, BadPositions):
+        except (ValueError, BadPositions):  # orjson's error is a ValueError
             return None
         if not admit(scope, principal):
             return None

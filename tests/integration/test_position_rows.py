@@ -5,14 +5,20 @@ tracks must be in the state a replay of those events gives."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from uuid import UUID
 
+import pytest
 from eventsourcing.application import Application
+from eventsourcing.domain import OriginatorVersionError
+from eventsourcing.persistence import Mapper
 
 from rescue.bootstrap import Rescue
 from rescue.domain.ids import track_uuid
 from rescue.domain.tracks import VanTrack
 from rescue.services.positions import PositionReport, PositionWriter
+from rescue.services.store import take_stored_fix
 from rescue.store.codec import FastPositionMapper
+from rescue.store.recorders import RowRecorder, event_rows
 from tests.builders import line_network, load, open_app
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -163,3 +169,54 @@ def test_two_writers_on_the_same_vans_store_every_fix_once(store_url: str) -> No
         assert cached[0].version < replayed.version
         # Caught up where it was, not read again from the store.
         assert cached[0] is first
+
+
+def test_a_track_catches_up_as_a_replay_of_the_events_it_missed(store_url: str) -> None:
+    """The writer's catch-up reads missed fixes straight from their JSON: the track must end
+    where the library's own decoding and `mutate` put it, whichever encoder wrote the rows."""
+    with open_app(store_url) as app:
+        load(app, *line_network(1))
+        behind = app.store.repository.get(track_uuid("V1"))
+        writer = PositionWriter(app.runner)
+        try:
+            writer.submit("V1", REPORTS[:3])  # rows the writer encodes itself
+        finally:
+            writer.close()
+        # Rows of the library's own path: event objects, encoded by the library's mapper
+        # with the store's transcoder, compressor and cipher.
+        ahead = app.store.repository.get(track_uuid("V1"))
+        for r in REPORTS[3:]:
+            ahead.report(r.lat, r.lon, r.recorded_at, r.speed_kmh, r.heading, r.accuracy_m)
+        store_mapper = app.store.mapper
+        library = Mapper[UUID](
+            transcoder=store_mapper.transcoder,
+            compressor=store_mapper.compressor,
+            cipher=store_mapper.cipher,
+        )
+        recorder: RowRecorder = app.store.recorder  # type: ignore[assignment]
+        recorder.insert_rows(event_rows(library.to_stored_event(e) for e in ahead.collect_events()))
+
+        assert app.store.catch_up([behind]) == len(REPORTS)
+        replayed = _replayed(app, "V1")
+        assert (behind.version, behind.latest, behind.latest_at, behind.modified_on) == (
+            replayed.version,
+            replayed.latest,
+            replayed.latest_at,
+            replayed.modified_on,
+        )
+        assert behind.latest_at == REPORTS[5].recorded_at
+        assert behind.latest is not None
+        assert behind.latest["recorded_at"].utcoffset() == REPORTS[5].recorded_at.utcoffset()
+        assert app.store.catch_up([behind]) == 0
+
+
+def test_a_fix_that_is_not_the_tracks_next_version_is_refused() -> None:
+    track = VanTrack(van_id="V1")
+    fix = ("2026-01-01T08:00:00+00:00", 34.7, 113.6, "2026-01-01T07:59:58+00:00", None, None, None)
+    with pytest.raises(OriginatorVersionError):
+        take_stored_fix(track, track.version + 2, fix)
+    assert track.latest is None
+    take_stored_fix(track, track.version + 1, fix)
+    assert track.version == 2
+    assert track.latest_at == datetime(2026, 1, 1, 7, 59, 58, tzinfo=UTC)
+    assert track.modified_on == datetime(2026, 1, 1, 8, 0, tzinfo=UTC)

@@ -72,6 +72,10 @@ def van_on_board(world: HttpWorld, van_id: str) -> dict[str, Any]:
         ("not JSON", "crew1", "/api/vans/V1/positions", b"{lat: 1"),
         ("a position out of range", "crew1", "/api/vans/V1/positions", fix_body(lat=91.0)),
         ("an empty list", "crew1", "/api/vans/V1/positions", b"[]"),
+        # What the route's json.loads reads and the lane's orjson refuses: the route answers.
+        ("NaN", "crew1", "/api/vans/V1/positions", fix_body(lat=float("nan"))),
+        ("UTF-16", "crew1", "/api/vans/V1/positions", fix_body().decode().encode("utf-16")),
+        ("a number past 64 bits", "crew1", "/api/vans/V1/positions", fix_body(speed_kmh=2**70)),
     ],
 )
 def test_what_the_lane_cannot_take_reaches_the_route_with_its_body(
