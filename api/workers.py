@@ -1,9 +1,11 @@
 """Several server processes behind one port: what each worker process starts from.
 
-`rescue serve --workers N` binds the port once and starts N processes that
-accept on it (uvicorn's supervisor hands each the listening socket). Each
-worker builds its own application from the environment, the way the parent's
-settings were written into it (`worker_environment`): its own store
+`rescue serve --workers N` holds the port and starts N processes under
+uvicorn's supervisor, each listening on a socket of its own in the port's
+`SO_REUSEPORT` group (rescue.api.shared_port), so the kernel spreads new
+connections evenly over them. Each worker builds its own application from
+the environment, the way the parent's settings were written into it
+(`worker_environment`): its own store
 connections, live board and log follower (so its sockets see every
 process's writes), its own GPS writer. Timers and the read-model runner run in
 the one process elected among them (rescue.store.leader).

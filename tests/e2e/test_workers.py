@@ -8,6 +8,7 @@ another takes the duty over.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -31,6 +32,7 @@ from tests.live import LiveServer, bearer
 from tests.support import free_port
 
 BOARDS = 6
+CONNECTIONS = 40
 GIVE_UP_S = 90.0  # only a duty nobody takes over, or a change that never arrives, waits this long
 ELECTED = re.compile(r"process (\d+) now runs ([\w-]+)")
 
@@ -137,3 +139,32 @@ def test_two_workers_share_the_port_and_the_timers_are_elected_once(
     assert successor in _workers(live)
     assert [d for _, d in _elected(live)].count("timers") == 2
     assert httpx.get(f"{live.url}/api/vans", headers=bearer(token), timeout=30).status_code == 200
+
+
+def test_a_burst_of_connections_is_spread_over_the_workers(
+    two_workers: tuple[LiveServer, str],
+) -> None:
+    """Connections opened at once (a load balancer's pool, trackers coming back after an
+    outage) land on both processes, not all on the one that accepted first. A request id
+    starts with its process's own 16 hex digits, so each connection's answer says which
+    process holds it."""
+    live, _ = two_workers
+    _wait_until(lambda: len(_workers(live)) == 2, "two worker processes")
+    with ExitStack() as stack:
+        connections = []
+        for _ in range(CONNECTIONS):
+            connection = http.client.HTTPConnection("127.0.0.1", live.port, timeout=GIVE_UP_S)
+            connection.connect()
+            stack.callback(connection.close)
+            connections.append(connection)
+        holders: dict[str, int] = {}
+        for connection in connections:
+            connection.request("GET", "/healthz")
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 200
+            process = answer.headers["X-Request-ID"][:16]
+            holders[process] = holders.get(process, 0) + 1
+    # Hashed like coin tosses: fewer than 8 of 40 on one side happens about once in 10^5.
+    assert len(holders) == 2, holders
+    assert min(holders.values()) >= 8, holders

@@ -17,6 +17,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from rescue.api.shared_port import hold_port, run_workers
+
 app = FastAPI()
 
 
@@ -48,15 +50,21 @@ def get_van(van_id: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    # python -m rescue.bench.bare_http PORT [PROCESSES]: as many processes as `rescue serve` runs.
+    # python -m rescue.bench.bare_http PORT [PROCESSES]: as many processes as `rescue serve`
+    # runs, behind the port the way it shares it (rescue.api.workers).
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    uvicorn.run(
-        app if workers == 1 else "rescue.bench.bare_http:app",
-        host="127.0.0.1",
-        port=int(sys.argv[1]),
-        workers=workers,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        timeout_worker_healthcheck=30,
-    )
+    options: dict[str, Any] = {
+        "log_config": None,
+        "log_level": "warning",
+        "access_log": False,
+    }
+    if workers == 1:
+        uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), **options)
+    else:
+        run_workers(
+            hold_port("127.0.0.1", int(sys.argv[1])),
+            "rescue.bench.bare_http:app",
+            workers,
+            timeout_worker_healthcheck=30,
+            **options,
+        )

@@ -92,11 +92,13 @@ def serve(
     workers: WorkersOption = None,
 ) -> None:
     """Serve the API, web pages and live projections; logs one JSON line per request."""
+    import logging
     import os
 
     import uvicorn
 
     from rescue.api.main import create_app
+    from rescue.api.shared_port import hold_port, run_workers
     from rescue.api.workers import default_workers, worker_environment
     from rescue.logs import configure, uvicorn_level
 
@@ -128,10 +130,19 @@ def serve(
         return
     # Each worker process builds its app from the environment it inherits.
     os.environ.update(worker_environment(settings))
-    uvicorn.run(
+    try:
+        listener = hold_port(settings.host, settings.port)
+    except OSError as error:
+        _fail(f"cannot listen on {settings.host}:{settings.port}: {error}")
+        return
+    logging.getLogger("rescue.serve").info(
+        "serving on http://%s:%d with %d processes", settings.host, settings.port, count
+    )
+    run_workers(
+        listener,
         "rescue.api.workers:worker_app",
+        count,
         factory=True,
-        workers=count,
         # A worker starting on a busy machine (imports, replaying the log) may
         # not answer the supervisor's ping for a while: 5 s, the default,
         # killed healthy workers at start-up over and over.
