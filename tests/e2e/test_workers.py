@@ -71,6 +71,16 @@ def _workers(live: LiveServer) -> set[int]:
     return workers
 
 
+def _listeners(port: int) -> int:
+    """How many sockets listen on the TCP port (IPv4), from the kernel's table."""
+    listening = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+            listening += 1
+    return listening
+
+
 def _elected(live: LiveServer) -> list[tuple[int, str]]:
     return [(int(m[1]), m[2]) for m in ELECTED.finditer(live.log_path.read_text())]
 
@@ -149,7 +159,8 @@ def test_a_burst_of_connections_is_spread_over_the_workers(
     starts with its process's own 16 hex digits, so each connection's answer says which
     process holds it."""
     live, _ = two_workers
-    _wait_until(lambda: len(_workers(live)) == 2, "two worker processes")
+    # A worker takes connections once it listens, at the end of its start-up.
+    _wait_until(lambda: _listeners(live.port) == 2, "both workers listening")
     with ExitStack() as stack:
         connections = []
         for _ in range(CONNECTIONS):
