@@ -6,8 +6,8 @@ connection waiting, so a burst of connections (a load balancer's pool, a
 fleet's trackers reconnecting) lands mostly on one process, which runs hot
 while the other idles, and the connections stay there for their lifetime.
 Here the supervisor's socket is a `PortShare`: bound with `SO_REUSEPORT`,
-never listening, it keeps the port taken (a second server on it fails at
-once), and each worker that receives it gets a new socket bound to the same
+never listening, it keeps the port from programs that do not share ports,
+and each worker that receives it gets a new socket bound to the same
 address in the same group. The kernel hashes each new connection to one of
 the workers' listeners.
 

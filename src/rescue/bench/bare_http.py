@@ -51,7 +51,7 @@ def get_van(van_id: str) -> dict[str, Any]:
 
 if __name__ == "__main__":
     # python -m rescue.bench.bare_http PORT [PROCESSES]: as many processes as `rescue serve`
-    # runs, behind the port the way it shares it (rescue.api.workers).
+    # runs, behind the port the way it shares it (rescue.api.shared_port).
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     options: dict[str, Any] = {
         "log_config": None,

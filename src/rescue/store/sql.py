@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rescue.store.env import SQLITE_LOCK_TIMEOUT_S, is_sqlite, store_env
-from rescue.store.sqlite_datastore import writers_turn
+from rescue.store.sqlite_datastore import turn_wal_on, writers_turn
 
 
 class QueuedConnection(sqlite3.Connection):
@@ -29,22 +29,11 @@ def connect(url: str) -> Any:
             factory=QueuedConnection,
         )
         conn.db_name = path
-        if not _in_wal_mode(conn):
-            # Turning WAL on needs the file to itself, and SQLite answers a second
-            # connection doing the same at that moment "database is locked" without
-            # waiting: server processes starting at once on a fresh database take
-            # turns in the writers' queue, and the later ones find WAL on.
-            with writers_turn(path):
-                if not _in_wal_mode(conn):
-                    conn.execute("PRAGMA journal_mode=WAL")
+        turn_wal_on(conn, path)
         return conn
     import psycopg
 
     return psycopg.connect(url, autocommit=True)
-
-
-def _in_wal_mode(conn: sqlite3.Connection) -> bool:
-    return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
 
 
 @contextmanager

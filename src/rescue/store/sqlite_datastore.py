@@ -59,9 +59,7 @@ class StatementCachingPool(SQLiteConnectionPool):
         except (sqlite3.Error, TypeError) as e:
             raise InterfaceError(e) from e
         if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
-            mode = c.execute("PRAGMA journal_mode;").fetchone()[0]
-            if mode.lower() != "wal":
-                c.execute("PRAGMA journal_mode=WAL;")
+            if turn_wal_on(c, self.db_name):
                 self.journal_mode_was_changed_to_wal = True
             self.is_journal_mode_wal = True
         c.row_factory = sqlite3.Row
@@ -71,6 +69,27 @@ class StatementCachingPool(SQLiteConnectionPool):
 def writers_queue_path(db_name: str) -> str:
     """The file whose lock queues the writers of the database file `db_name`."""
     return f"{db_name}-writers"
+
+
+def turn_wal_on(conn: sqlite3.Connection, db_name: str) -> bool:
+    """Puts the database file `db_name` in WAL mode unless it is; True if this call did.
+
+    Turning WAL on needs the file to itself, and SQLite answers a second
+    connection doing the same at that moment "database is locked" without
+    waiting: processes starting at once on a fresh database take turns in the
+    writers' queue, and the later ones find WAL on.
+    """
+    if _in_wal_mode(conn):
+        return False
+    with writers_turn(db_name):
+        if _in_wal_mode(conn):
+            return False
+        conn.execute("PRAGMA journal_mode=WAL")
+        return True
+
+
+def _in_wal_mode(conn: sqlite3.Connection) -> bool:
+    return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
 
 
 @contextmanager
