@@ -6,10 +6,11 @@ at one GPS fix per request a server took 4,258 fixes a second so, and 4,636
 with its lines batched (four alternating pairs, each better batched).
 
 Here a line is formatted as it is logged (on the logging thread, so it
-carries that thread's request fields) and kept in order; a flusher thread writes what is pending every
-`FLUSH_INTERVAL_S`; a line from WARNING up is written at once, with every
-line before it, and so is a backlog of `MAX_PENDING_LINES`. What is pending
-is written when the handler is flushed or closed (logging.shutdown at exit).
+carries that thread's request fields) and kept in order; a flusher thread
+writes what is pending every `FLUSH_INTERVAL_S`; a line from WARNING up is
+written at once, with every line before it, and so is a backlog of
+`MAX_PENDING_LINES`. What is pending is written when the handler is flushed
+or closed (logging.shutdown at exit).
 
 Several server processes share one stderr, so each write holds whole lines
 and at most `CHUNK_BYTES` (PIPE_BUF: a write that size to a pipe is never
