@@ -28,9 +28,13 @@ class BadPositions(ValueError):
 
 
 def read_positions(
-    raw: Any, *, now: datetime, tolerance_s: float, limit: int
+    raw: Any, *, now: datetime, tolerance_s: float, limit: int, fingerprinted: bool = True
 ) -> tuple[list[PositionReport], list[dict[str, Any]]]:
-    """The checked reports, and the request as plain JSON (for the idempotency fingerprint)."""
+    """The checked reports, and the request as plain JSON (for the idempotency fingerprint).
+
+    Without `fingerprinted` (a request with no Idempotency-Key) the JSON is not built: an
+    empty list stands for it.
+    """
     single = isinstance(raw, dict)
     items = [raw] if single else raw
     if not isinstance(items, list):
@@ -55,7 +59,7 @@ def read_positions(
             where: list[Any] = ["recorded_at"] if single else [index, "recorded_at"]
             raise BadPositions([_error(where, str(error))]) from None
         checked.append(PositionReport(r.lat, r.lon, at, r.speed_kmh, r.heading, r.accuracy_m))
-    return checked, [dumped(r) for r in reports]
+    return checked, [dumped(r) for r in reports] if fingerprinted else []
 
 
 def _error(loc: list[Any], msg: str, kind: str = "value_error") -> dict[str, Any]:

@@ -82,6 +82,7 @@ class PositionsLane:
                 now=app.clock(),
                 tolerance_s=app.settings.position_future_tolerance_s,
                 limit=app.settings.max_positions_per_request,
+                fingerprinted=key is not None and bool(key.strip()),  # as idempotency_key reads it
             )
         except (ValueError, BadPositions):  # orjson's error is a ValueError
             return None
