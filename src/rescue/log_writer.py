@@ -92,7 +92,8 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
     def _forked(self) -> None:
         # The child has no flusher thread, and the parent writes the lines pending at the fork.
         self._pending = []
-        self._start_flusher()
+        if not self._stopped.is_set():  # a handler closed before the fork stays closed
+            self._start_flusher()
 
 
 def chunks(lines: list[str], limit: int) -> Iterator[str]:

@@ -149,15 +149,20 @@ def test_a_process_that_exits_has_written_every_line() -> None:
 def test_a_forked_child_does_not_write_the_parents_pending_lines_again() -> None:
     done = _run(
         """
-        import logging, os, warnings
+        import io, logging, os, threading, warnings
+        from rescue.log_writer import BatchedStreamHandler
         from rescue.logs import configure
         warnings.simplefilter("ignore")  # fork in a process with threads: the point here
         configure("INFO", "text")
+        closed = BatchedStreamHandler(io.StringIO())
+        closed.close()
         log = logging.getLogger("tests.fork")
         log.info("before the fork")
         child = os.fork()
         if child == 0:
             log.info("in the child")
+            flushers = [t for t in threading.enumerate() if t.name == "log-flusher"]
+            log.info("flushers in the child: %d", len(flushers))  # the closed one's not restarted
             logging.shutdown()
             os._exit(0)
         os.waitpid(child, 0)
@@ -165,7 +170,12 @@ def test_a_forked_child_does_not_write_the_parents_pending_lines_again() -> None
         """
     )
     said = [line.split(": ", 1)[1] for line in done.stderr.splitlines()]
-    assert sorted(said) == ["before the fork", "in the child", "in the parent"]
+    assert sorted(said) == [
+        "before the fork",
+        "flushers in the child: 1",
+        "in the child",
+        "in the parent",
+    ]
 
 
 def test_two_processes_on_one_pipe_never_mix_their_lines() -> None:
