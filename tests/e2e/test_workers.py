@@ -85,13 +85,20 @@ def _elected(live: LiveServer) -> list[tuple[int, str]]:
     return [(int(m[1]), m[2]) for m in ELECTED.finditer(live.log_path.read_text())]
 
 
-def _wait_until(check: Any, what: str) -> Any:
+def _wait_until(check: Any, what: str, live: LiveServer | None = None) -> Any:
+    """`check()`'s first true answer; gives up after GIVE_UP_S, with the end of the
+    server's log when given the server (what its processes did meanwhile)."""
     deadline = time.monotonic() + GIVE_UP_S
     while time.monotonic() < deadline:
         if result := check():
             return result
         time.sleep(0.1)
-    raise AssertionError(f"gave up waiting: {what}")
+    said = ""
+    if live is not None:
+        tail = live.log_path.read_text(errors="replace").splitlines()[-60:]
+        workers = sorted(_workers(live)) if live.proc and live.proc.poll() is None else []
+        said = f"\nworkers now: {workers}\nthe server's last lines:\n" + "\n".join(tail)
+    raise AssertionError(f"gave up waiting: {what}{said}")
 
 
 def _sees_incident(board: ClientConnection, incident_id: str) -> bool:
@@ -133,6 +140,7 @@ def test_two_workers_share_the_port_and_the_timers_are_elected_once(
     elected = _wait_until(
         lambda: (e := _elected(live)) and {d for _, d in e} >= {"timers", "read-models"} and e,
         "both duties elected",
+        live,
     )
     assert sorted(d for _, d in elected) == ["read-models", "timers"]
     assert {pid for pid, _ in elected} <= workers
@@ -145,6 +153,7 @@ def test_two_workers_share_the_port_and_the_timers_are_elected_once(
             (pid for pid, duty in _elected(live) if duty == "timers" and pid != timer_pid), None
         ),
         "another process runs the timers",
+        live,
     )
     assert successor in _workers(live)
     assert [d for _, d in _elected(live)].count("timers") == 2
