@@ -85,8 +85,9 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
 
     def _flush_every_interval(self) -> None:
         while not self._stopped.wait(self.interval_s):
-            # OSError, ValueError: the stream is gone, nothing can be written.
-            with contextlib.suppress(OSError, ValueError):
+            # Whatever the stream raised (gone, closed, full), the flusher keeps running for
+            # the lines to come; those it could not write are dropped.
+            with contextlib.suppress(Exception):
                 self.flush()
 
     def _forked(self) -> None:

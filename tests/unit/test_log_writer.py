@@ -98,6 +98,33 @@ def test_the_flusher_writes_pending_lines_by_itself(stream: Recording) -> None:
         handler.close()
 
 
+class FailingOnce(Recording):
+    """A stream whose first write fails with an error no stream is documented to raise."""
+
+    def write(self, text: str) -> int:
+        if not self.writes:
+            self.writes.append("(refused)")
+            raise RuntimeError("the stream refused a write")
+        return super().write(text)
+
+
+def test_the_flusher_outlives_a_stream_that_failed() -> None:
+    stream = FailingOnce()
+    handler = BatchedStreamHandler(stream, interval_s=0.02)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        handler.handle(logging.makeLogRecord({"msg": "lost", "levelno": logging.INFO}))
+        deadline = time.monotonic() + 10
+        while not stream.writes and time.monotonic() < deadline:
+            time.sleep(0.01)
+        handler.handle(logging.makeLogRecord({"msg": "written", "levelno": logging.INFO}))
+        while stream.getvalue() == "" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stream.getvalue() == "written\n"
+    finally:
+        handler.close()
+
+
 def test_closing_writes_what_is_pending_and_stops_the_flusher(stream: Recording) -> None:
     handler = BatchedStreamHandler(stream, interval_s=3600)
     handler.setFormatter(logging.Formatter("%(message)s"))
