@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rescue.api.lanes import ADMITTED, admit, known_caller, matched, token_and_key
 from rescue.api.position_input import BadPositions, read_positions
-from rescue.api.replies import idempotency_key, respond
+from rescue.api.replies import idempotency_key, names_a_key, respond
 from rescue.bootstrap import Rescue
 from rescue.domain.errors import RescueError
 from rescue.domain.vocabulary import Role
@@ -82,7 +82,7 @@ class PositionsLane:
                 now=app.clock(),
                 tolerance_s=app.settings.position_future_tolerance_s,
                 limit=app.settings.max_positions_per_request,
-                fingerprinted=key is not None and bool(key.strip()),  # as idempotency_key reads it
+                fingerprinted=names_a_key(key),
             )
         except (ValueError, BadPositions):  # orjson's error is a ValueError
             return None

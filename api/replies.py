@@ -7,7 +7,7 @@ new record); the status code is chosen here, so HTTP stays in `api/`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -19,11 +19,16 @@ from rescue.domain.idempotency import IdempotencyKey, Result
 Command = Callable[[dict[str, Any], IdempotencyKey | None], Result]
 
 
+def names_a_key(key: str | None) -> TypeGuard[str]:
+    """Whether a request's Idempotency-Key (or frame's `key`) is one: blank is none."""
+    return key is not None and bool(key.strip())
+
+
 def idempotency_key(
     principal: Principal, key: str | None, path: str, body: Any
 ) -> IdempotencyKey | None:
     """The key of a POST to `path` with `body`, from a header or a socket frame's `key`."""
-    if key is None or not key.strip():
+    if not names_a_key(key):
         return None
     return IdempotencyKey.for_request(principal.name, key.strip(), "POST", path, body)
 
