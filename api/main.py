@@ -37,6 +37,7 @@ from rescue.api.routers import parts as parts_routes
 from rescue.api.security_headers import SecurityHeaders
 from rescue.api.store_reads import StoreReads
 from rescue.api.van_read_lane import VanReadLane
+from rescue.api.warm_up import warm_up
 from rescue.bootstrap import bootstrap, start_server_parts
 from rescue.services.clock import Clock, utcnow
 from rescue.settings import Settings
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         api.state.hub = parts.hub
         api.state.webhooks = parts.webhooks
         api.state.store_reads = reads = StoreReads()
+        warm_up(api, rescue)
         settle_heap()
         try:
             yield

@@ -126,7 +126,7 @@ class UpkeepService:
         if self._stale():
             self.catch_up()
 
-    def _catch_up_in_background(self) -> None:
+    def catch_up_in_background(self) -> None:
         """Starts a catch-up in a thread of its own when the odometers are stale and none runs."""
         if not self._stale() or not self._catching_up.acquire(blocking=False):
             return
@@ -182,7 +182,7 @@ class UpkeepService:
 
     def past_due(self, van_ids: list[str]) -> set[str]:
         """The vans past their service by the odometers as they stand (see the module's doc)."""
-        self._catch_up_in_background()
+        self.catch_up_in_background()
         return {v for v in van_ids if self._status(v, self._km(v))["past_due"]}
 
     def record_service(
