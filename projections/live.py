@@ -44,6 +44,10 @@ class LiveView:
         self._listeners: list[Listener] = []
         self._index: FleetIndex | None = None
         self._index_built_at: datetime | None = None
+        # Each van as the dispatch rule sees it, kept until the van or any station changes:
+        # while the fleet moves the index is rebuilt for nearly every call, and making a
+        # snapshot of every van anew cost about 4 ms of it for 1,000 vans.
+        self._van_snapshots: dict[str, VanSnapshot | None] = {}
         self._last_stamp = ("", "")  # a fix's stored timestamp, and as the board writes it
         self.lock = threading.RLock()
 
@@ -129,6 +133,10 @@ class LiveView:
         """Merges a van's or a station's change; the dispatch index is rebuilt when it matters."""
         doc = docs.setdefault(doc_id, {})
         merge(doc, fields)
+        if docs is self.vans:
+            self._van_snapshots.pop(doc_id, None)
+        else:
+            self._van_snapshots.clear()  # a station is its vans' home (rare: kept simple)
         moved = fields.get("position_at") is not None
         if moved and doc["position_at"] == fields["position_at"] and recorded_at is not None:
             self._fix_at[doc_id] = recorded_at
@@ -181,6 +189,7 @@ class LiveView:
             }
             self.position = position
             self._index = None
+            self._van_snapshots.clear()
 
     def snapshot(self) -> Doc:
         """Every document as it stands, and the log position it stands at (a copy)."""
@@ -221,8 +230,12 @@ class LiveView:
             return self._index
 
     def _snapshots(self) -> Iterable[VanSnapshot]:
-        for van in self.vans.values():
-            snapshot = self._snapshot(van)
+        kept = self._van_snapshots
+        for van_id, van in self.vans.items():
+            if van_id in kept:
+                snapshot = kept[van_id]
+            else:
+                snapshot = kept[van_id] = self._snapshot(van)
             if snapshot is not None:
                 yield snapshot
 

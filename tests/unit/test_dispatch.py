@@ -167,6 +167,17 @@ def test_index_matches_brute_force_on_a_larger_fleet() -> None:
         assert index.nearest(*site, cap, k=k) == rank_by_geodesic(vans, *site, cap, NOW, k=k)
 
 
+def test_a_capability_tree_is_built_when_first_asked_for() -> None:
+    vans = [van("V1", 30.0, 110.0, caps=("tow", "battery")), van("V2", 30.1, 110.0)]
+    index = FleetIndex(vans, NOW)
+    assert index._layers == {}  # a server's call asks for one capability of six
+    assert [c.van_id for c in index.nearest(30.0, 110.0, "battery")] == ["V1"]
+    assert set(index._layers) == {"battery"}
+    assert [c.van_id for c in index.nearest(30.0, 110.0, "tow")] == ["V1", "V2"]
+    assert index.nearest(30.0, 110.0, "fuel") == []
+    assert set(index._layers) == {"battery", "tow"}
+
+
 @settings(max_examples=200, deadline=None)
 @given(lat1=china_lat, lon1=china_lon, lat2=china_lat, lon2=china_lon)
 def test_geodesic_km_is_geopys_geodesic(lat1: float, lon1: float, lat2: float, lon2: float) -> None:
