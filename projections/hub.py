@@ -28,7 +28,14 @@ from rescue.projections.changes import Doc
 from rescue.projections.live import LiveView
 
 TOO_SLOW = 4008
+# How long the changes of a burst wait to go out together: the least, the most, and
+# how much longer per console watching. Every fan-out wakes each console's sender for
+# a frame of its own; with hundreds of consoles on one process those frames, not the
+# changes in them, are what the loop spends its time on. So the wait grows with the
+# consoles, the frames a second stay about the same and each frame carries more.
 FAN_OUT_DELAY_S = 0.025
+MAX_FAN_OUT_DELAY_S = 0.1
+FAN_OUT_DELAY_PER_CONSOLE_S = 0.0002
 DEFAULT_QUEUE_LIMIT = 2000
 # A shared snapshot serves consoles opening later, with the changes fanned out since
 # it was taken queued behind it, until this many changes have gone by.
@@ -37,6 +44,11 @@ SNAPSHOT_CATCH_UP_LIMIT = 1000
 
 def frame(position: int, item: Doc) -> bytes:
     return orjson.dumps({"type": "change", "log_position": position, **item})
+
+
+def fan_out_delay(consoles: int) -> float:
+    """Seconds a burst waits before going out to `consoles` consoles (clients without keys)."""
+    return min(MAX_FAN_OUT_DELAY_S, max(FAN_OUT_DELAY_S, consoles * FAN_OUT_DELAY_PER_CONSOLE_S))
 
 
 def both(*filters: Callable[[Doc], bool] | None) -> Callable[[Doc], bool] | None:
@@ -187,8 +199,9 @@ class BoardHub:
 
     def _schedule(self) -> None:
         # Changes of the next few milliseconds go out together: far fewer frames
-        # for every client to send and parse, for at most FAN_OUT_DELAY_S latency.
-        self.loop.call_later(FAN_OUT_DELAY_S, self._fan_out)
+        # for every client to send and parse, for at most MAX_FAN_OUT_DELAY_S latency.
+        consoles = sum(1 for client in self.clients if client.keys is None)
+        self.loop.call_later(fan_out_delay(consoles), self._fan_out)
 
     def _fan_out(self) -> None:
         with self._pending_lock:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
 import pytest
 
 from rescue.bench import registry, suite
+from rescue.bench.live import _collector_paused
 from rescue.bench.registry import BenchContext, Benchmark
 from rescue.bench.report import Cond, Goal, Row, write_json, write_png
 
@@ -62,3 +64,11 @@ def test_a_benchmark_that_fails_is_reported_and_sets_the_exit_code(
     assert [(r["metric"], r["met"]) for r in rows] == [("good", True), ("broken one", False)]
     assert "boom" in rows[1]["note"]
     assert suite.run_suite(quick=True, out=tmp_path, only=["good"]) == 0
+
+
+def test_the_live_load_generator_collects_no_cycles_while_it_measures() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), _collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a measurement that failed")
+    assert gc.isenabled()
