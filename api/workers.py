@@ -13,8 +13,12 @@ the one process elected among them (rescue.store.leader).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
+import multiprocessing
 import os
+import signal
 
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -52,8 +56,34 @@ def worker_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+# prctl(2)'s option: the signal this process gets when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
+
+
+def stop_with_supervisor() -> None:
+    """Has the kernel send this worker SIGTERM when its supervisor dies (Linux).
+
+    The supervisor stops its workers when told to stop; killed outright (the
+    OOM killer, a SIGKILL), it cannot, and its workers would go on serving
+    the port and holding the elected duties, next to the workers of the
+    `rescue serve` started after it. SIGTERM ends a worker the way the
+    supervisor would have: it finishes its requests and leaves its duties.
+    """
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:  # not Linux' libc: nothing to ask for
+        return
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+        return  # not Linux: the supervisor's own stop is all there is
+    supervisor = multiprocessing.parent_process()
+    if supervisor is not None and os.getppid() != supervisor.pid:
+        # It died before the request above was made: no signal will come.
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def worker_app() -> FastAPI:
     """The application of one worker process (uvicorn's factory, called in the worker)."""
+    stop_with_supervisor()
     settings = Settings()
     configure(settings.log_level, settings.log_format)
     return create_app(settings)

@@ -97,7 +97,11 @@ def _wait_until(check: Any, what: str, live: LiveServer | None = None) -> Any:
     if live is not None:
         tail = live.log_path.read_text(errors="replace").splitlines()[-60:]
         workers = sorted(_workers(live)) if live.proc and live.proc.poll() is None else []
-        said = f"\nworkers now: {workers}\nthe server's last lines:\n" + "\n".join(tail)
+        listening = _listeners(live.port)
+        said = (
+            f"\nworkers now: {workers}; sockets listening on the port: {listening}"
+            "\nthe server's last lines:\n" + "\n".join(tail)
+        )
     raise AssertionError(f"gave up waiting: {what}{said}")
 
 
@@ -169,7 +173,7 @@ def test_a_burst_of_connections_is_spread_over_the_workers(
     process holds it."""
     live, _ = two_workers
     # A worker takes connections once it listens, at the end of its start-up.
-    _wait_until(lambda: _listeners(live.port) == 2, "both workers listening")
+    _wait_until(lambda: _listeners(live.port) == 2, "both workers listening", live)
     with ExitStack() as stack:
         connections = []
         for _ in range(CONNECTIONS):
@@ -188,3 +192,38 @@ def test_a_burst_of_connections_is_spread_over_the_workers(
     # Hashed like coin tosses: fewer than 8 of 40 on one side happens about once in 10^5.
     assert len(holders) == 2, holders
     assert min(holders.values()) >= 8, holders
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and has not exited (an exited one not yet reaped is a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_the_workers_stop_when_their_supervisor_is_killed(sqlite_url: str, tmp_path: Path) -> None:
+    """Killed outright (the OOM killer, a SIGKILL), the supervisor cannot stop its workers:
+    they stop themselves, instead of serving the port and holding the elected duties beside
+    the workers of the next `rescue serve`."""
+    key = new_key()
+    bootstrap(Settings(db=sqlite_url, cipher_key=key)).close()
+    live = LiveServer(
+        db=sqlite_url, key=key, port=free_port(), log_path=tmp_path / "server.log", workers=2
+    )
+    live.start(timeout=GIVE_UP_S * 3)
+    workers: set[int] = set()
+    try:
+        _wait_until(lambda: len(_workers(live)) == 2, "two worker processes", live)
+        workers = _workers(live)
+        assert live.proc is not None
+        live.proc.kill()
+        live.proc.wait(timeout=30)
+        _wait_until(lambda: not any(_running(pid) for pid in workers), "the workers stopped", live)
+        assert _listeners(live.port) == 0
+    finally:
+        for pid in workers:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+        live.stop()

@@ -25,7 +25,7 @@ from rescue.services.board import LiveBoard
 from rescue.services.clock import Clock
 from rescue.services.eta import EtaService
 from rescue.services.jsonable import jsonable
-from rescue.services.parts import load_stocks
+from rescue.services.parts import carrying
 from rescue.services.runner import CommandRunner, Decision
 from rescue.services.tracking_links import TrackingLinks
 from rescue.services.upkeep import UpkeepService
@@ -214,8 +214,7 @@ class DispatchService:
         candidates = self._with_etas(in_range, incident)
         carries: dict[str, bool] = {}
         if likely and candidates:
-            stocks = load_stocks(self.runner, [c.van_id for c in candidates])
-            carries = {van_id: stock.carries(likely) for van_id, stock in stocks.items()}
+            carries = carrying(self.runner, [c.van_id for c in candidates], likely)
         return rank_by_parts(candidates, carries, likely, self.settings.parts_margin_min, k)
 
     def _candidate_dicts(self, ranking: PartsRanking) -> list[dict[str, Any]]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.domain import Aggregate
 
 from rescue.domain.actors import Actor
-from rescue.domain.errors import Conflict, Invalid, NotFound
+from rescue.domain.errors import Conflict, Invalid
 from rescue.domain.idempotency import IdempotencyKey, Result
 from rescue.domain.ids import van_uuid
 from rescue.domain.incidents import Incident
@@ -82,15 +83,17 @@ class PartsService:
         return self.runner.run(None, decide)
 
 
-def load_stocks(runner: CommandRunner, van_ids: list[str]) -> dict[str, VanStock]:
-    """The stock of each named van that has ever been loaded (one read per van)."""
-    found: dict[str, VanStock] = {}
-    for van_id in van_ids:
-        try:
-            found[van_id] = runner.load(stock_uuid(van_id), f"stock of van {van_id}")
-        except NotFound:
-            continue
-    return found
+def carrying(
+    runner: CommandRunner, van_ids: Sequence[str], part_nos: Sequence[str]
+) -> dict[str, bool]:
+    """Whether each named van carries one of each part, for the vans ever loaded.
+
+    One store read for all of them (rescue.services.kept): ranking asks this
+    of the nearest vans at every call and every dispatch.
+    """
+    by_stock = {stock_uuid(van_id): van_id for van_id in van_ids}
+    carries = runner.kept.read(list(by_stock), lambda stock: stock.carries(part_nos))
+    return {by_stock[stock_id]: answer for stock_id, answer in carries.items()}
 
 
 def load_stock(runner: CommandRunner, van_id: str) -> VanStock | None:

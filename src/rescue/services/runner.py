@@ -26,6 +26,7 @@ from rescue.domain.ids import station_uuid, van_uuid
 from rescue.domain.incidents import Incident
 from rescue.domain.stations import Station
 from rescue.domain.vans import Van
+from rescue.services.kept import KeptAggregates
 from rescue.services.store import RescueStore
 from rescue.store.follower import LogFollower
 
@@ -40,6 +41,8 @@ class CommandRunner:
     def __init__(self, store: RescueStore, follower: LogFollower) -> None:
         self.store = store
         self.follower = follower
+        # What ranking reads of many vans at once (their stocks, their service records).
+        self.kept = KeptAggregates(store)
 
     def run(self, idempotency: IdempotencyKey | None, decide: Decide) -> Result:
         try:

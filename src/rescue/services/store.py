@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application, Repository
 from eventsourcing.domain import Aggregate, OriginatorVersionError, Snapshot
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Mapper, StoredEvent
 
 from rescue.domain.access import Account
 from rescue.domain.parts import VanStock
@@ -144,6 +144,28 @@ class RescueStore(Application[UUID]):
                 # mutate() refuses an event that is not the aggregate's next version.
                 event.mutate(aggregate)
         return len(stored)
+
+    def events_after(self, versions: Sequence[tuple[UUID, int]]) -> dict[UUID, list[StoredEvent]]:
+        """The stored events of each originator after its given version, in one read.
+
+        By originator, each one's in version order; an originator with none is left out.
+        """
+        recorder: RowRecorder = self.recorder  # type: ignore[assignment]
+        found: dict[UUID, list[StoredEvent]] = {}
+        for stored_event in recorder.select_after(versions):
+            originator_id = stored_event.originator_id
+            if not isinstance(originator_id, UUID):
+                originator_id = UUID(originator_id)
+            found.setdefault(originator_id, []).append(stored_event)
+        return found
+
+    def apply(self, aggregate: Any, stored_events: Iterable[StoredEvent]) -> Any:
+        """The aggregate (None: not created yet) moved by these stored events, in order.
+
+        Raises OriginatorVersionError when an event is not the aggregate's next.
+        """
+        to_domain = self.mapper.to_domain_event
+        return replay(aggregate, (to_domain(stored_event) for stored_event in stored_events))
 
     def _snapshot_due(self, aggregate: Aggregate, version_before: int) -> bool:
         """Whether the aggregate crossed a multiple of its snapshotting interval since then."""

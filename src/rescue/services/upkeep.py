@@ -104,9 +104,7 @@ class UpkeepService:
         """Each notification of the page in order: the fixes' fields are read straight from
         their stored JSON (rescue.store.codec), only a track's start is decoded as an event."""
         fixes = iter(
-            position_fixes(
-                self.store.mapper, [n.state for n in page if n.topic in POSITION_TOPICS]
-            )
+            position_fixes(self.store.mapper, [n.state for n in page if n.topic in POSITION_TOPICS])
         )
         for notification in page:
             if notification.topic in POSITION_TOPICS:
@@ -183,7 +181,18 @@ class UpkeepService:
     def past_due(self, van_ids: list[str]) -> set[str]:
         """The vans past their service by the odometers as they stand (see the module's doc)."""
         self.catch_up_in_background()
-        return {v for v in van_ids if self._status(v, self._km(v))["past_due"]}
+        # One store read for all their records: ranking asks at every call and dispatch.
+        by_record = {upkeep_uuid(van_id): van_id for van_id in van_ids}
+        records = self.runner.kept.read(
+            list(by_record), lambda record: (record.serviced_at_km, record.interval_km)
+        )
+        serviced = {by_record[record_id]: kept for record_id, kept in records.items()}
+        past: set[str] = set()
+        for van_id in van_ids:
+            at_km, interval = serviced.get(van_id, (0.0, self.default_interval_km))
+            if due_status(self._km(van_id), at_km, interval)["past_due"]:
+                past.add(van_id)
+        return past
 
     def record_service(
         self,
