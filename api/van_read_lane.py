@@ -53,13 +53,13 @@ class VanReadLane:
             return None
         reads: StoreReads = state.store_reads
         try:
-            van = await reads.run(app.runner.van, van_id)
+            van = await reads.run(app.network.van_as_stored, van_id)
         except Exception:
             # Not found, a store that cannot answer, a missing key: the route reads again
             # and the application's handlers answer it as for any route.
             scope[ADMITTED] = principal  # counted already
             return None
-        return JSONResponse(van.as_public())
+        return JSONResponse(van)
 
 
 __all__ = ["VanReadLane"]

@@ -84,10 +84,10 @@ def list_vans(app: AppDep, _: AnyRoleDep) -> list[dict[str, Any]]:
 @router.get("/vans/{van_id}", response_model=dict[str, Any], responses=answers(*SIGNED_IN, 404))
 async def get_van(van_id: str, request: Request, app: AppDep, _: AnyRoleDep) -> JSONResponse:
     """Shows one van as stored."""
-    van = await store_reads(request).run(app.runner.van, van_id)
+    van = await store_reads(request).run(app.network.van_as_stored, van_id)
     # Answered as it is: its fields are JSON already, and checking them against the
     # declared model again cost a tenth of the request.
-    return JSONResponse(van.as_public())
+    return JSONResponse(van)
 
 
 @router.get("/vans/{van_id}/history", responses=answers(*SIGNED_IN, 403, 404))

@@ -7,6 +7,7 @@ process included, while each aggregate is read in full only once.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,10 +17,11 @@ import pytest
 
 from rescue.bootstrap import Rescue, bootstrap
 from rescue.domain.actors import Actor
+from rescue.domain.errors import NotFound
 from rescue.domain.parts import VanStock, stock_uuid
 from rescue.services.kept import KeptAggregates
 from rescue.settings import Settings
-from tests.builders import OPERATOR, ZZ_LAT, ZZ_LON, line_network, load, open_app, report
+from tests.builders import OPERATOR, ZZ_LAT, ZZ_LON, line_network, load, open_app, report, van
 from tests.integration.test_van_upkeep import _drive
 
 STORES = Actor(role="admin", name="stores")
@@ -109,3 +111,53 @@ def test_ranking_sees_parts_and_services_recorded_through_another_process(
         fifth = desk.dispatch.report_incident(report(n=5), OPERATOR.actor).body
         due = {r["van_id"]: r["maintenance_due"] for r in fifth["recommendations"]}
         assert due == {"V1": False, "V2": False, "V3": False}
+
+
+def test_a_van_read_answers_as_stored_after_a_change_through_another_process(
+    store_url: str,
+) -> None:
+    with open_app(store_url) as here, _second_process(store_url, here) as there:
+        load(here, *line_network(2))
+        assert here.network.van_as_stored("V1")["on_duty"] is True
+        there.network.change_shift("V1", False, STORES)
+        shown = here.network.van_as_stored("V1")
+        assert shown["on_duty"] is False
+        assert shown == there.runner.van("V1").as_public()
+        with pytest.raises(NotFound):
+            here.network.van_as_stored("V9")
+        # Registered through the other process after it was looked for: found.
+        there.network.register_van(van("V9", "S1"), STORES)
+        assert here.network.van_as_stored("V9")["station_id"] == "S1"
+
+
+def test_reads_on_many_threads_at_once_answer_only_states_the_stock_passed_through(
+    store_url: str,
+) -> None:
+    """Threads read the store together and apply what they read under the lock, while
+    another process changes the stock: no read fails, none answers more than was loaded,
+    and the last answers the stock as stored."""
+    with open_app(store_url) as here, _second_process(store_url, here) as there:
+        load(here, *line_network(3))
+        kept = KeptAggregates(here.store)
+        stocks = [stock_uuid(v) for v in ("V1", "V2", "V3")]
+        answers: list[dict[UUID, dict[str, int]]] = []
+        failures: list[BaseException] = []
+
+        def reader() -> None:
+            try:
+                for _ in range(20):
+                    answers.append(kept.read(stocks, _on_hand))
+            except BaseException as error:  # reported below, not lost in the thread
+                failures.append(error)
+
+        threads = [threading.Thread(target=reader) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for _ in range(10):
+            there.parts.adjust("V2", "FUSE-10", "fuse", 1, "loaded", None, STORES)
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not failures, failures
+        # Each answer is a state the stock passed through, never more than was loaded.
+        assert all(a.get(stock_uuid("V2"), {}).get("FUSE-10", 0) <= 10 for a in answers)
+        assert kept.read(stocks, _on_hand) == {stock_uuid("V2"): {"FUSE-10": 10}}

@@ -104,7 +104,7 @@ def test_a_store_that_cannot_answer_gets_the_routes_503(
     def unavailable(van_id: str) -> None:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(world.app.runner, "van", unavailable)
+    monkeypatch.setattr(world.app.network, "van_as_stored", unavailable)
     behind, status, _ = read_through_lane(world, "/api/vans/V1", world.headers["crew1"])
     assert (status, len(behind.scopes)) == (599, 1)
     answer = world.get("/api/vans/V1", "operator")

@@ -9,9 +9,12 @@ those reads. Kept here, every later read of any number of them is one
 statement: the events stored after each kept version, usually none (one
 index probe each), so a change made through any process is seen.
 
-What is kept is only ever read, under the lock (`read`'s `view`); a command
-that changes one of these aggregates loads its own copy through the runner
-and saves that.
+The store is read outside the lock, so reads on several threads wait on
+the database together, not one after another; what they bring is applied
+under it, each event once (a thread that read less recently finds its
+events already applied). What is kept is only ever read, under the lock
+(`read`'s `view`): a command that changes one of these aggregates loads its
+own copy through the runner and saves that.
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import OriginatorVersionError
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import OperationalError, StoredEvent
 
 from rescue.domain.errors import Unavailable
 from rescue.services.store import RescueStore
 
 T = TypeVar("T")
+
+# Ids found absent that are remembered (so looked for again in the one read); past
+# this many (a client asking for van after van that does not exist) they are forgotten.
+MAX_ABSENT = 10_000
 
 
 class KeptAggregates:
@@ -48,42 +55,63 @@ class KeptAggregates:
         """
         wanted = list(dict.fromkeys(ids))
         try:
-            with self._lock:
-                known = [i for i in wanted if i in self._kept or i in self._absent]
-                self._bring_up_to_date(known)
-                for aggregate_id in wanted:
-                    if aggregate_id not in self._kept and aggregate_id not in self._absent:
-                        self._load(aggregate_id)
-                return {i: view(self._kept[i]) for i in wanted if i in self._kept}
+            return self._read(wanted, view)
         except OperationalError as error:
             raise Unavailable(f"the store is unavailable: {error}") from error
 
-    def _load(self, aggregate_id: UUID) -> None:
-        """The first read of an id: from its snapshot and the events after it."""
-        try:
-            self._kept[aggregate_id] = self._store.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            self._absent.add(aggregate_id)
+    def _read(self, wanted: list[UUID], view: Callable[[Any], T]) -> dict[UUID, T]:
+        with self._lock:
+            versions = [
+                (i, self._kept[i].version if i in self._kept else 0)
+                for i in wanted
+                if i in self._kept or i in self._absent
+            ]
+        known = {i for i, _ in versions}
+        stored = self._store.events_after(versions) if versions else {}
+        loaded = {i: self._load(i) for i in wanted if i not in known}
+        with self._lock:
+            for aggregate_id, events in stored.items():
+                self._apply(aggregate_id, events)
+            for aggregate_id, aggregate in loaded.items():
+                self._take(aggregate_id, aggregate)
+            return {i: view(self._kept[i]) for i in wanted if i in self._kept}
 
-    def _bring_up_to_date(self, ids: Sequence[UUID]) -> None:
-        """Applies the events stored since each kept version; builds those stored since
-        an id was found absent. One read for all of them."""
-        if not ids:
-            return
-        stored = self._store.events_after(
-            [(i, self._kept[i].version if i in self._kept else 0) for i in ids]
-        )
-        for aggregate_id, events in stored.items():
-            try:
-                self._kept[aggregate_id] = self._store.apply(self._kept.get(aggregate_id), events)
-            except OriginatorVersionError:
-                # Not the next version: what is kept is not what is stored (it cannot
-                # happen while events are only appended); read it afresh instead.
-                self._kept.pop(aggregate_id, None)
-                self._absent.discard(aggregate_id)
-                self._load(aggregate_id)
-                continue
+    def _load(self, aggregate_id: UUID) -> Any:
+        """The first read of an id: from its snapshot and the events after it; None if absent."""
+        try:
+            return self._store.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def _take(self, aggregate_id: UUID, aggregate: Any) -> None:
+        """Keeps a freshly loaded aggregate, unless a newer one is kept already."""
+        kept = self._kept.get(aggregate_id)
+        if aggregate is None:
+            if kept is None:
+                if len(self._absent) >= MAX_ABSENT:
+                    self._absent.clear()
+                self._absent.add(aggregate_id)
+        elif kept is None or kept.version < aggregate.version:
+            self._kept[aggregate_id] = aggregate
             self._absent.discard(aggregate_id)
+
+    def _apply(self, aggregate_id: UUID, events: list[StoredEvent]) -> None:
+        """Moves what is kept by the events it has not applied yet."""
+        kept = self._kept.get(aggregate_id)
+        version = kept.version if kept is not None else 0
+        new = [e for e in events if e.originator_version > version]
+        if not new:
+            return
+        try:
+            self._kept[aggregate_id] = self._store.apply(kept, new)
+        except OriginatorVersionError:
+            # Not the next version: what is kept is not what is stored (it cannot
+            # happen while events are only appended). It is read afresh instead.
+            self._kept.pop(aggregate_id, None)
+            self._absent.discard(aggregate_id)
+            self._take(aggregate_id, self._load(aggregate_id))
+            return
+        self._absent.discard(aggregate_id)
 
 
 __all__ = ["KeptAggregates"]

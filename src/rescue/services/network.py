@@ -9,7 +9,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from rescue.domain.actors import Actor
-from rescue.domain.errors import Conflict, Invalid
+from rescue.domain.errors import Conflict, Invalid, NotFound
 from rescue.domain.idempotency import IdempotencyKey, Result
 from rescue.domain.ids import station_uuid, van_uuid
 from rescue.domain.stations import Station
@@ -23,6 +23,22 @@ class NetworkService:
     def __init__(self, runner: CommandRunner, dispatch: DispatchService) -> None:
         self.runner = runner
         self.dispatch = dispatch
+
+    def van_as_stored(self, van_id: str) -> dict[str, Any]:
+        """A van's public fields as the store holds them now.
+
+        Read from the vans this process keeps (rescue.services.kept): one
+        statement for the events since, where loading the van is a read of
+        its snapshot and one of the events after it. On PostgreSQL a
+        round trip is most of what an authenticated van read costs.
+        """
+        found = self.runner.kept.read(
+            [van_uuid(van_id)],
+            lambda van: {**van.as_public(), "capabilities": list(van.capabilities)},
+        )
+        if not found:
+            raise NotFound(f"no van {van_id}")
+        return next(iter(found.values()))
 
     def register_station(
         self, spec: dict[str, Any], actor: Actor, idempotency: IdempotencyKey | None = None
