@@ -31,7 +31,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    InterfaceError,
+    OperationalError,
+)
 from eventsourcing.postgres import ConnectionPool, PostgresDatastore, PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg.pq import TransactionStatus
@@ -202,7 +207,44 @@ def check_unless_quiet(conn: psycopg.Connection[Any]) -> None:
     ConnectionPool.check_connection(conn)
 
 
+# The advisory lock every creator of tables in the store takes (rescue.store.sql's
+# schema_transaction takes it for a transaction; here it is held for a session).
+SCHEMA_LOCK = "SELECT pg_advisory_lock(hashtext('rescue.schema'))"
+SCHEMA_UNLOCK = "SELECT pg_advisory_unlock(hashtext('rescue.schema'))"
+
+
 class Factory(PostgresFactory):
+    """The library's factory; recorders that create their tables take turns doing so.
+
+    Opening a store creates the library's tables, types and database functions
+    when they are missing, and replaces the functions every time. Run by two
+    sessions at once, `CREATE OR REPLACE FUNCTION` fails in one with "tuple
+    concurrently updated": the server processes of `rescue serve --workers`,
+    starting together, sometimes did, and a process that fails while starting
+    stops the whole server.
+    """
+
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
         self.datastore = FailFastPostgresDatastore.adopt(self.datastore)
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        with self._schema_turn():
+            return super().aggregate_recorder(purpose)
+
+    def application_recorder(self) -> ApplicationRecorder:
+        with self._schema_turn():
+            return super().application_recorder()
+
+    @contextmanager
+    def _schema_turn(self) -> Iterator[None]:
+        """Holds the store's schema lock (on a connection of its own) while creating."""
+        if not self.env_create_table():
+            yield
+            return
+        with self.datastore.get_connection() as conn:
+            conn.execute(SCHEMA_LOCK)
+            try:
+                yield
+            finally:
+                conn.execute(SCHEMA_UNLOCK)
