@@ -24,6 +24,7 @@ from rescue.services.delivery import DeliveryWorkers
 from rescue.services.dispatch import DispatchService
 from rescue.services.eta import EtaService, eta_refitter
 from rescue.services.fault_stats import FaultStats
+from rescue.services.kept import KeptAggregates
 from rescue.services.messages import MessageService
 from rescue.services.network import NetworkService
 from rescue.services.outbox import delivery_workers
@@ -107,15 +108,18 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, follow: bool = True)
         tokens.apply(position, event)
         view.apply(position, event)
 
-    # Token events are never GPS fixes: the fixes go to the board alone.
-    follower = LogFollower(store, handle, view.apply_fix)
+    # Token events are never GPS fixes: the fixes go to the board alone. Every event's
+    # originator and version go to the kept aggregates, which then know what changed.
+    kept = KeptAggregates(store)
+    follower = LogFollower(store, handle, view.apply_fix, observe=kept.saw)
     if follow:
         _restore_view(view, settings)
         follower.position = view.position
         tokens.load(store, view.position)
         follower.start()
         follower.catch_up()
-    runner = CommandRunner(store, follower)
+        kept.follow()
+    runner = CommandRunner(store, follower, kept)
     privacy = PersonalData(settings.resolved_key(), CallerKeys(settings.db))
     queries = IncidentQueries(runner, privacy)
     etas = EtaService(runner, settings, clock)

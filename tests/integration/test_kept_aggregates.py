@@ -1,8 +1,12 @@
 """Aggregates a process keeps between reads (rescue.services.kept).
 
-Ranking reads the vans' parts stocks and service records from what it keeps;
-every read must answer as the store stands, changes made through another
-process included, while each aggregate is read in full only once.
+Ranking reads the vans' parts stocks and service records from what it keeps,
+and a van read its van. Not followed, every read answers as the store stands,
+changes made through another process included, while each aggregate is read
+in full only once. Followed by the process's log follower (as every server
+process is), a read asks the store only for what the follower has brought
+news of, and answers another process's change once it has reached the
+follower; no news brought while a read is under way is lost.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ PALADIN_BATTERY = "BAT-80"  # the shipped table's battery for the PALADIN series
 
 def _on_hand(stock: VanStock) -> dict[str, int]:
     return {line["part_no"]: line["qty"] for line in stock.as_list()}
+
+
+def _arrived(app: Rescue) -> None:
+    """Waits until everything stored so far, by any process, has reached the app's follower."""
+    app.follower.catch_up()
 
 
 @contextmanager
@@ -92,10 +101,12 @@ def test_ranking_sees_parts_and_services_recorded_through_another_process(
         assert not any(r["carries_parts"] for r in first["recommendations"])
         # 2. The station loads V2 with the battery: the desk's next call puts it first.
         station.parts.adjust("V2", PALADIN_BATTERY, "battery", 1, "loaded", None, STORES)
+        _arrived(desk)
         second = desk.dispatch.report_incident(report(n=2), OPERATOR.actor).body
         assert [r["van_id"] for r in second["recommendations"]] == ["V2", "V1", "V3"]
         # 3. The battery is taken off again: the nearest van first again.
         station.parts.adjust("V2", PALADIN_BATTERY, "battery", -1, "written_off", None, STORES)
+        _arrived(desk)
         third = desk.dispatch.report_incident(report(n=3), OPERATOR.actor).body
         assert [r["van_id"] for r in third["recommendations"]] == ["V1", "V2", "V3"]
         # 4. V3 drives 6.7 km out and back, past its 5 km interval: flagged. Serviced
@@ -107,6 +118,7 @@ def test_ranking_sees_parts_and_services_recorded_through_another_process(
         due = {r["van_id"]: r["maintenance_due"] for r in fourth["recommendations"]}
         assert due == {"V1": False, "V2": False, "V3": True}
         station.upkeep.record_service("V3", "tyres", 5.0, WORKSHOP)
+        _arrived(desk)
         desk.upkeep.catch_up()
         fifth = desk.dispatch.report_incident(report(n=5), OPERATOR.actor).body
         due = {r["van_id"]: r["maintenance_due"] for r in fifth["recommendations"]}
@@ -120,6 +132,7 @@ def test_a_van_read_answers_as_stored_after_a_change_through_another_process(
         load(here, *line_network(2))
         assert here.network.van_as_stored("V1")["on_duty"] is True
         there.network.change_shift("V1", False, STORES)
+        _arrived(here)
         shown = here.network.van_as_stored("V1")
         assert shown["on_duty"] is False
         assert shown == there.runner.van("V1").as_public()
@@ -127,6 +140,7 @@ def test_a_van_read_answers_as_stored_after_a_change_through_another_process(
             here.network.van_as_stored("V9")
         # Registered through the other process after it was looked for: found.
         there.network.register_van(van("V9", "S1"), STORES)
+        _arrived(here)
         assert here.network.van_as_stored("V9")["station_id"] == "S1"
 
 
@@ -161,3 +175,101 @@ def test_reads_on_many_threads_at_once_answer_only_states_the_stock_passed_throu
         # Each answer is a state the stock passed through, never more than was loaded.
         assert all(a.get(stock_uuid("V2"), {}).get("FUSE-10", 0) <= 10 for a in answers)
         assert kept.read(stocks, _on_hand) == {stock_uuid("V2"): {"FUSE-10": 10}}
+
+
+def _statements(kept_store: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the store's reads of events after kept versions (one statement each)."""
+    counted: list[int] = []
+    events_after = kept_store.events_after
+
+    def counting(versions: Any) -> Any:
+        counted.append(len(versions))
+        return events_after(versions)
+
+    monkeypatch.setattr(kept_store, "events_after", counting)
+    return counted
+
+
+def test_a_followed_read_asks_the_store_only_after_news_of_what_it_keeps(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_app(store_url) as here, _second_process(store_url, here) as there:
+        load(here, *line_network(2))
+        statements = _statements(here.store, monkeypatch)
+        assert here.network.van_as_stored("V1")["on_duty"] is True
+        with pytest.raises(NotFound):
+            here.network.van_as_stored("V9")
+        # 1. Read again and again, with GPS fixes of the van stored meanwhile (its track's
+        #    events, not the van's): the store is not asked again.
+        _drive(there, "V1", [(ZZ_LAT, ZZ_LON), (ZZ_LAT + 0.01, ZZ_LON)], 1)
+        _arrived(here)
+        for _ in range(5):
+            assert here.network.van_as_stored("V1")["on_duty"] is True
+            with pytest.raises(NotFound):
+                here.network.van_as_stored("V9")
+        assert statements == []
+        # 2. A change through the other process: once it reached this follower, one
+        #    statement for the van it changed, then none again.
+        there.network.change_shift("V1", False, STORES)
+        _arrived(here)
+        assert here.network.van_as_stored("V1")["on_duty"] is False
+        assert here.network.van_as_stored("V1")["on_duty"] is False
+        assert statements == [1]
+        # 3. A van registered through the other process, once looked for: found.
+        there.network.register_van(van("V9", "S1"), STORES)
+        _arrived(here)
+        assert here.network.van_as_stored("V9")["station_id"] == "S1"
+        assert statements == [1, 1]
+        # 4. A change made through this process is read back at once: the command
+        #    returns once the follower has applied it.
+        here.network.change_shift("V1", True, STORES)
+        assert here.network.van_as_stored("V1")["on_duty"] is True
+
+
+def test_news_brought_while_a_read_is_under_way_is_not_lost(store_url: str) -> None:
+    """The follower delivers a change while a read is at the store (the first read of
+    a stock, then a later one): that read answers what it found, the next one asks again."""
+    with open_app(store_url) as here, _second_process(store_url, here) as there:
+        load(here, *line_network(2))
+        there.parts.adjust("V1", "FUSE-10", "fuse", 1, "loaded", None, STORES)
+        kept = KeptAggregates(here.store)
+        kept.follow()  # told by hand below, as the follower tells it
+        stock = stock_uuid("V1")
+
+        def loaded_and_changed_meanwhile(adjust: int) -> Any:
+            def change() -> None:
+                there.parts.adjust("V1", "FUSE-10", "fuse", adjust, "loaded", None, STORES)
+                version = there.runner.load(stock, "stock").version
+                kept.saw(stock, version)  # the follower brings it before the read is done
+
+            return change
+
+        # 1. The first read: the stock is loaded, then changed before the read keeps it.
+        get = here.store.repository.get
+        change = loaded_and_changed_meanwhile(1)
+
+        def get_then_change(aggregate_id: UUID, **options: Any) -> Any:
+            found = get(aggregate_id, **options)
+            change()
+            return found
+
+        here.store.repository.get = get_then_change  # type: ignore[method-assign]
+        assert kept.read([stock], _on_hand) == {stock: {"FUSE-10": 1}}
+        here.store.repository.get = get  # type: ignore[method-assign]
+        assert kept.read([stock], _on_hand) == {stock: {"FUSE-10": 2}}
+        # 2. A later read: the events after the kept version are read, then one more comes.
+        kept.saw(stock, there.runner.load(stock, "stock").version + 1)  # news of a change...
+        there.parts.adjust("V1", "FUSE-10", "fuse", 1, "loaded", None, STORES)  # ...stored
+        events_after = here.store.events_after
+        change = loaded_and_changed_meanwhile(1)
+
+        def read_then_change(versions: Any) -> Any:
+            found = events_after(versions)
+            change()
+            return found
+
+        here.store.events_after = read_then_change  # type: ignore[method-assign]
+        assert kept.read([stock], _on_hand) == {stock: {"FUSE-10": 3}}
+        here.store.events_after = events_after  # type: ignore[method-assign]
+        assert kept.read([stock], _on_hand) == {stock: {"FUSE-10": 4}}
+        assert kept.read([stock], _on_hand) == {stock: {"FUSE-10": 4}}

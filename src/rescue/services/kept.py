@@ -2,12 +2,21 @@
 
 Ranking the vans for a call reads the parts stock of each of the nearest
 vans (fifteen by default) and the service record of each ranked one, when
-the call is taken and again at dispatch. Loaded one by one, each is a read
-of its snapshot and of the events after it: on PostgreSQL, with a thousand
-vans' fixes being committed meanwhile, a third of the call's time went to
-those reads. Kept here, every later read of any number of them is one
-statement: the events stored after each kept version, usually none (one
-index probe each), so a change made through any process is seen.
+the call is taken and again at dispatch, and a crew's app and the console
+read vans over and over. Loaded one by one, each is a read of its snapshot
+and of the events after it. Kept here, a later read of any number of them
+is at most one statement: the events stored after each kept version.
+
+Followed (`follow`, once the process's log follower runs): the follower
+tells what it delivers (`saw`), and an aggregate it has seen no event of
+since it was read is answered from memory, with no statement at all. On
+PostgreSQL the round trip of that statement was three quarters of what an
+authenticated van read cost. Such a read answers as of the process's place
+in the log: the changes this process made (a command returns once its
+follower has applied them) and those of other processes as soon as the
+follower brings them, milliseconds later on PostgreSQL, at most
+rescue.store.recorders.POLL_INTERVAL_S on SQLite. Not followed (a tool that
+reads without following), every read asks the store.
 
 The store is read outside the lock, so reads on several threads wait on
 the database together, not one after another; what they bring is applied
@@ -45,10 +54,35 @@ class KeptAggregates:
         self._store = store
         self._kept: dict[UUID, Any] = {}
         self._absent: set[UUID] = set()  # looked for, and nothing stored under the id then
+        self._loading: set[UUID] = set()  # first reads under way
+        # The latest version of each kept, absent or loading id that the follower delivered.
+        self._seen: dict[UUID, int] = {}
+        self._followed = False
         self._lock = threading.Lock()
 
+    def follow(self) -> None:
+        """From now on the log follower calls `saw` with every event it delivers."""
+        self._followed = True
+
+    def saw(self, originator_id: UUID, version: int) -> None:
+        """The follower delivered this version of an aggregate (any aggregate, any process).
+
+        Called for every event of the log, GPS fixes included, so anything not
+        kept costs one look-up. The ids of first reads under way are noted too:
+        an event the follower brings while the store is being read may be
+        later than what the read finds.
+        """
+        if (
+            originator_id in self._kept
+            or originator_id in self._absent
+            or originator_id in self._loading
+        ):
+            with self._lock:
+                if version > self._seen.get(originator_id, 0):
+                    self._seen[originator_id] = version
+
     def read(self, ids: Sequence[UUID], view: Callable[[Any], T]) -> dict[UUID, T]:
-        """`view` of each aggregate named, as the store holds it now.
+        """`view` of each aggregate named, as the store holds it (see the module's doc).
 
         An id under which nothing is stored is left out of the answer.
         Raises Unavailable when the store cannot be read.
@@ -61,20 +95,30 @@ class KeptAggregates:
 
     def _read(self, wanted: list[UUID], view: Callable[[Any], T]) -> dict[UUID, T]:
         with self._lock:
-            versions = [
-                (i, self._kept[i].version if i in self._kept else 0)
-                for i in wanted
-                if i in self._kept or i in self._absent
-            ]
-        known = {i for i, _ in versions}
-        stored = self._store.events_after(versions) if versions else {}
-        loaded = {i: self._load(i) for i in wanted if i not in known}
+            known = [i for i in wanted if i in self._kept or i in self._absent]
+            if self._followed:
+                known = [i for i in known if not self._current(i)]
+            versions = [(i, self._kept[i].version if i in self._kept else 0) for i in known]
+            first = [i for i in wanted if i not in self._kept and i not in self._absent]
+            self._loading.update(first)
+        try:
+            stored = self._store.events_after(versions) if versions else {}
+            loaded = {i: self._load(i) for i in first}
+        finally:
+            with self._lock:
+                self._loading.difference_update(first)
         with self._lock:
             for aggregate_id, events in stored.items():
                 self._apply(aggregate_id, events)
             for aggregate_id, aggregate in loaded.items():
                 self._take(aggregate_id, aggregate)
             return {i: view(self._kept[i]) for i in wanted if i in self._kept}
+
+    def _current(self, aggregate_id: UUID) -> bool:
+        """Whether what is kept (or known absent) holds every event the follower delivered."""
+        kept = self._kept.get(aggregate_id)
+        version = kept.version if kept is not None else 0
+        return version >= self._seen.get(aggregate_id, 0)
 
     def _load(self, aggregate_id: UUID) -> Any:
         """The first read of an id: from its snapshot and the events after it; None if absent."""
@@ -89,11 +133,16 @@ class KeptAggregates:
         if aggregate is None:
             if kept is None:
                 if len(self._absent) >= MAX_ABSENT:
-                    self._absent.clear()
+                    self._forget_absent()
                 self._absent.add(aggregate_id)
         elif kept is None or kept.version < aggregate.version:
             self._kept[aggregate_id] = aggregate
             self._absent.discard(aggregate_id)
+
+    def _forget_absent(self) -> None:
+        for aggregate_id in self._absent:
+            self._seen.pop(aggregate_id, None)
+        self._absent.clear()
 
     def _apply(self, aggregate_id: UUID, events: list[StoredEvent]) -> None:
         """Moves what is kept by the events it has not applied yet."""

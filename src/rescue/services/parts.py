@@ -88,8 +88,8 @@ def carrying(
 ) -> dict[str, bool]:
     """Whether each named van carries one of each part, for the vans ever loaded.
 
-    One store read for all of them (rescue.services.kept): ranking asks this
-    of the nearest vans at every call and every dispatch.
+    At most one store read for all of them (rescue.services.kept): ranking asks
+    this of the nearest vans at every call and every dispatch.
     """
     by_stock = {stock_uuid(van_id): van_id for van_id in van_ids}
     carries = runner.kept.read(list(by_stock), lambda stock: stock.carries(part_nos))

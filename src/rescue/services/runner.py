@@ -38,11 +38,14 @@ MAX_ATTEMPTS = 8
 
 
 class CommandRunner:
-    def __init__(self, store: RescueStore, follower: LogFollower) -> None:
+    def __init__(
+        self, store: RescueStore, follower: LogFollower, kept: KeptAggregates | None = None
+    ) -> None:
         self.store = store
         self.follower = follower
-        # What ranking reads of many vans at once (their stocks, their service records).
-        self.kept = KeptAggregates(store)
+        # What ranking reads of many vans at once (their stocks, their service records),
+        # and the van reads: followed by the follower when it was built to tell them.
+        self.kept = kept if kept is not None else KeptAggregates(store)
 
     def run(self, idempotency: IdempotencyKey | None, decide: Decide) -> Result:
         try:

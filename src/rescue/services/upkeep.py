@@ -159,10 +159,15 @@ class UpkeepService:
     def status(self, van_id: str) -> dict[str, Any]:
         return self._status(van_id, self.km_driven(van_id))
 
+    def _serviced(self, record: VanUpkeep | None) -> tuple[float, float]:
+        """(odometer km at the last service, the interval); a van never serviced: (0, default)."""
+        if record is None:
+            return 0.0, self.default_interval_km
+        return record.serviced_at_km, record.interval_km
+
     def _status(self, van_id: str, km_driven: float) -> dict[str, Any]:
         record = self._record(van_id)
-        serviced_at = record.serviced_at_km if record else 0.0
-        interval = record.interval_km if record else self.default_interval_km
+        serviced_at, interval = self._serviced(record)
         return {
             "van_id": van_id,
             "serviced_on": record.serviced_on if record else None,
@@ -181,15 +186,14 @@ class UpkeepService:
     def past_due(self, van_ids: list[str]) -> set[str]:
         """The vans past their service by the odometers as they stand (see the module's doc)."""
         self.catch_up_in_background()
-        # One store read for all their records: ranking asks at every call and dispatch.
+        # At most one store read for all their records: ranking asks at every call and dispatch.
         by_record = {upkeep_uuid(van_id): van_id for van_id in van_ids}
-        records = self.runner.kept.read(
-            list(by_record), lambda record: (record.serviced_at_km, record.interval_km)
-        )
+        records = self.runner.kept.read(list(by_record), self._serviced)
         serviced = {by_record[record_id]: kept for record_id, kept in records.items()}
+        never = self._serviced(None)
         past: set[str] = set()
         for van_id in van_ids:
-            at_km, interval = serviced.get(van_id, (0.0, self.default_interval_km))
+            at_km, interval = serviced.get(van_id, never)
             if due_status(self._km(van_id), at_km, interval)["past_due"]:
                 past.add(van_id)
         return past

@@ -27,16 +27,23 @@ from rescue.store.codec import POSITION_TOPICS, PositionFix, position_fix
 Handler = Callable[[int, Any], None]
 # (log position, track id, the fix's fields as stored): GPS fixes without their events.
 FixHandler = Callable[[int, UUID, PositionFix], None]
+# (originator id, originator version) of every event delivered, before its handler.
+Observer = Callable[[UUID, int], None]
 log = logging.getLogger("rescue.store.follower")
 
 
 class LogFollower:
     def __init__(
-        self, app: Application[Any], handle: Handler, handle_fix: FixHandler | None = None
+        self,
+        app: Application[Any],
+        handle: Handler,
+        handle_fix: FixHandler | None = None,
+        observe: Observer | None = None,
     ) -> None:
         self._app = app
         self._handle = handle
         self._handle_fix = handle_fix
+        self._observe = observe
         self._reached = threading.Condition()
         self._stopping = threading.Event()
         self._subscription: Any = None
@@ -90,12 +97,16 @@ class LogFollower:
         Every process decodes every fix of the fleet for its board: with a handler
         for them, their fields are read straight from the stored JSON (deciphered
         and decompressed as the mapper would) instead of by the library's decoder.
+        `observe` hears of every event first, so whoever waits for the position
+        (`wait_for`) finds it observed.
         """
+        originator_id = notification.originator_id
+        if not isinstance(originator_id, UUID):
+            originator_id = UUID(str(originator_id))
+        if self._observe is not None:
+            self._observe(originator_id, notification.originator_version)
         if self._handle_fix is not None and notification.topic in POSITION_TOPICS:
-            track_id = notification.originator_id
-            if not isinstance(track_id, UUID):
-                track_id = UUID(str(track_id))
             fix = position_fix(self._app.mapper, notification.state)
-            self._handle_fix(notification.id, track_id, fix)
+            self._handle_fix(notification.id, originator_id, fix)
         else:
             self._handle(notification.id, self._app.mapper.to_domain_event(notification))
