@@ -208,6 +208,10 @@ class BoardHub:
             batch = list(self._pending)
             self._pending.clear()
             self._scheduled = False
+        if not self.clients and self._snapshot is None:
+            # Nobody to send to, and a client that opens later is covered to at least
+            # the view's position, past every change of this burst: no frames to build.
+            return
         # Each change is serialised once, and the burst joined once, whatever the
         # number of clients; only filtered clients get a chunk of their own.
         items = [(position, item) for position, changes in batch for item in changes]

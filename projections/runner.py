@@ -146,7 +146,10 @@ class ProjectionRunner:
         self._thread.start()
 
     def wake(self, *_: Any) -> None:
-        self._wake.set()
+        # Called for every change the log brings (a fleet's fixes): setting an event
+        # takes its lock, looking at it does not.
+        if not self._wake.is_set():
+            self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()

@@ -117,3 +117,36 @@ def test_a_stations_console_catches_up_on_its_own_vans_only() -> None:
         assert [orjson.loads(data)["id"] for _, _, data in chunk.entries] == ["V1"]
 
     run(scenario)
+
+
+def test_changes_while_nobody_watches_build_no_frames_and_later_clients_miss_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[int] = []
+    framed = hub_module.frame
+
+    def counting_frame(position: int, item: Doc) -> bytes:
+        built.append(position)
+        return framed(position, item)
+
+    monkeypatch.setattr(hub_module, "frame", counting_frame)
+
+    async def scenario(hub: BoardHub, view: LiveView) -> None:
+        move(view, hub, 2, "V0", 31.0)
+        move(view, hub, 3, "V1", 32.0)
+        await asyncio.sleep(PAUSE_S)
+        assert built == []  # fanned out to nobody
+        move(view, hub, 4, "V0", 33.0)  # handed to the hub, not yet fanned out
+        console = Client(wanted=None)
+        at, snapshot = hub.register(console, snapshot=True)
+        plain = Client(wanted=None)
+        covered, _ = hub.register(plain)
+        assert at == covered == 4 and snapshot is not None
+        move(view, hub, 5, "V1", 34.0)
+        await asyncio.sleep(PAUSE_S)
+        expected = {v: doc["lat"] for v, doc in view.vans.items()}
+        assert console_board(snapshot, console) == expected
+        assert [e[0] for e in plain.take(10_000).entries] == [5]  # type: ignore[union-attr]
+        assert built == [4, 5]  # the burst the clients opened during, and the next
+
+    run(scenario)

@@ -251,8 +251,11 @@ class DeliveryWorkers:
         self._thread.start()
 
     def wake(self, *_: Any) -> None:
+        # Called for every change the log brings (a fleet's fixes): setting an event
+        # takes its lock, looking at it does not.
         for worker in list(self._workers.values()):
-            worker.wake.set()
+            if not worker.wake.is_set():
+                worker.wake.set()
 
     def refresh(self) -> None:
         """Starts workers for new targets and stops those of removed ones."""

@@ -45,6 +45,7 @@ class LogFollower:
         self._handle_fix = handle_fix
         self._observe = observe
         self._reached = threading.Condition()
+        self._waiting = 0  # threads in wait_for
         self._stopping = threading.Event()
         self._subscription: Any = None
         self.position = 0
@@ -69,9 +70,15 @@ class LogFollower:
 
     def wait_for(self, position: int, timeout: float = 30.0) -> bool:
         with self._reached:
-            return self._reached.wait_for(
-                lambda: self.position >= position or self._stopping.is_set(), timeout
-            )
+            # Counted before the position is looked at: the follower, which moves the
+            # position first and counts the waiters after, then cannot miss one.
+            self._waiting += 1
+            try:
+                return self._reached.wait_for(
+                    lambda: self.position >= position or self._stopping.is_set(), timeout
+                )
+            finally:
+                self._waiting -= 1
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -82,9 +89,11 @@ class LogFollower:
                         return
                     for notification in subscription:
                         self.deliver(notification)
-                        with self._reached:
-                            self.position = notification.id
-                            self._reached.notify_all()
+                        self.position = notification.id
+                        # Most positions nobody waits for (a fleet's fixes): no lock then.
+                        if self._waiting:
+                            with self._reached:
+                                self._reached.notify_all()
             except Exception:
                 if self._stopping.is_set():
                     return
