@@ -48,6 +48,7 @@ from rescue.simulator.client import Api, ApiError
 from rescue.simulator.clock import SimClock
 from rescue.simulator.offers import CrewSockets, Offer, OfferSource, PollingOffers
 from rescue.simulator.scenarios import Scenario
+from rescue.simulator.stopping import cancel_until_done
 
 __all__ = ["SimReport", "SimTokens", "Simulation", "StatusLine"]
 
@@ -257,10 +258,7 @@ class Simulation:
                 unfaithful_from=self._unfaithful_from,
             )
         finally:
-            for task in self._tasks:
-                task.cancel()
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await cancel_until_done(lambda: self._tasks)
             self._tasks.clear()
             if not finished:
                 log.info("simulation interrupted")
