@@ -377,12 +377,40 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         self._insert_chain = SQL("INSERT INTO {0} VALUES (%s, %s, %s, %s, %s)").format(
             self.chain_table
         )
+        self._insert_columns = SQL(
+            "INSERT INTO {0} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(self.events)
         self._select_after = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
             "FROM unnest(%s::uuid[], %s::bigint[]) AS after(id, version) "
             "JOIN {0} AS e ON e.originator_id = after.id AND e.originator_version > after.version "
             "ORDER BY e.originator_id, e.originator_version"
         ).format(self.events)
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """The library's insert, under its table lock and with its notification, the events
+        sent as four arrays in binary rather than one array of the library's composite type.
+
+        The library's statement has psycopg write each event as text (the state's bytes
+        escaped one by one, in Python): on the GPS path that was a tenth of a fix's time
+        in the server. The rows, their order and the ids returned are the same.
+        """
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            self._insert_columns,
+            (
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+            ),
+            prepare=True,
+        )
 
     def insert_rows(self, rows: Sequence[EventRow]) -> Sequence[int]:
         """Inserts the rows in one transaction, as the library's stored events; returns ids."""
