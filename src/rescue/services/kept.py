@@ -104,10 +104,14 @@ class KeptAggregates:
         try:
             stored = self._store.events_after(versions) if versions else {}
             loaded = {i: self._load(i) for i in first}
-        finally:
+        except BaseException:
             with self._lock:
                 self._loading.difference_update(first)
+            raise
         with self._lock:
+            # No longer loading only once kept (or known absent): `saw` must hear of it
+            # all along, or an event delivered in between would be lost.
+            self._loading.difference_update(first)
             for aggregate_id, events in stored.items():
                 self._apply(aggregate_id, events)
             for aggregate_id, aggregate in loaded.items():

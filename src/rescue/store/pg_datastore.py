@@ -42,6 +42,7 @@ from eventsourcing.utils import Environment, EnvType
 from psycopg.pq import TransactionStatus
 
 from rescue.domain.errors import Unavailable
+from rescue.store.sql import SCHEMA_LOCK_KEY
 
 log = logging.getLogger("rescue.store.env")
 
@@ -207,12 +208,6 @@ def check_unless_quiet(conn: psycopg.Connection[Any]) -> None:
     ConnectionPool.check_connection(conn)
 
 
-# The advisory lock every creator of tables in the store takes (rescue.store.sql's
-# schema_transaction takes it for a transaction; here it is held for a session).
-SCHEMA_LOCK = "SELECT pg_advisory_lock(hashtext('rescue.schema'))"
-SCHEMA_UNLOCK = "SELECT pg_advisory_unlock(hashtext('rescue.schema'))"
-
-
 class Factory(PostgresFactory):
     """The library's factory; recorders that create their tables take turns doing so.
 
@@ -243,8 +238,8 @@ class Factory(PostgresFactory):
             yield
             return
         with self.datastore.get_connection() as conn:
-            conn.execute(SCHEMA_LOCK)
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (SCHEMA_LOCK_KEY,))
             try:
                 yield
             finally:
-                conn.execute(SCHEMA_UNLOCK)
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (SCHEMA_LOCK_KEY,))

@@ -56,6 +56,11 @@ def transaction(conn: Any, sqlite: bool) -> Iterator[Any]:
             yield cur
 
 
+# The key of the advisory lock that every creator of tables in a PostgreSQL store takes
+# (here for a transaction; rescue.store.pg_datastore for a session).
+SCHEMA_LOCK_KEY = "rescue.schema"
+
+
 @contextmanager
 def schema_transaction(conn: Any, sqlite: bool) -> Iterator[Any]:
     """A transaction for creating tables, one creator at a time.
@@ -69,5 +74,5 @@ def schema_transaction(conn: Any, sqlite: bool) -> Iterator[Any]:
     """
     with transaction(conn, sqlite) as cur:
         if not sqlite:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('rescue.schema'))")
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_LOCK_KEY,))
         yield cur
