@@ -129,21 +129,21 @@ class RescueStore(Application[UUID]):
         """
         if not aggregates:
             return 0
-        by_id: dict[UUID | str, Aggregate] = {aggregate.id: aggregate for aggregate in aggregates}
-        recorder: RowRecorder = self.recorder  # type: ignore[assignment]
-        stored = recorder.select_after([(a.id, a.version) for a in aggregates])
+        by_id = {aggregate.id: aggregate for aggregate in aggregates}
+        stored = self.events_after([(a.id, a.version) for a in aggregates])
         to_domain = self.mapper.to_domain_event
-        for stored_event in stored:
-            aggregate = by_id[stored_event.originator_id]
-            # GPS fixes, most of what a writer misses, are read straight from their JSON.
-            if stored_event.topic in POSITION_TOPICS and isinstance(aggregate, VanTrack):
-                fix = position_fix(self.mapper, stored_event.state)
-                take_stored_fix(aggregate, stored_event.originator_version, fix)
-            else:
-                event: Any = to_domain(stored_event)
-                # mutate() refuses an event that is not the aggregate's next version.
-                event.mutate(aggregate)
-        return len(stored)
+        for originator_id, events in stored.items():
+            aggregate = by_id[originator_id]
+            for stored_event in events:
+                # GPS fixes, most of what a writer misses, are read straight from their JSON.
+                if stored_event.topic in POSITION_TOPICS and isinstance(aggregate, VanTrack):
+                    fix = position_fix(self.mapper, stored_event.state)
+                    take_stored_fix(aggregate, stored_event.originator_version, fix)
+                else:
+                    event: Any = to_domain(stored_event)
+                    # mutate() refuses an event that is not the aggregate's next version.
+                    event.mutate(aggregate)
+        return sum(len(events) for events in stored.values())
 
     def events_after(self, versions: Sequence[tuple[UUID, int]]) -> dict[UUID, list[StoredEvent]]:
         """The stored events of each originator after its given version, in one read.
