@@ -12,7 +12,7 @@ from rescue.services.positions import LOCAL_STORE, SERVER_STORE, Gathering
 
 
 class Clock:
-    def __init__(self, jobs: queue.Queue[int], arrivals: Callable[[int], int]) -> None:
+    def __init__(self, jobs: queue.SimpleQueue[int], arrivals: Callable[[int], int]) -> None:
         self.now = 0.0
         self.sleeps: list[float] = []
         self.jobs = jobs
@@ -29,7 +29,7 @@ class Clock:
 
 
 def gathered(gathering: Gathering, arrivals: Callable[[int], int]) -> Clock:
-    jobs: queue.Queue[int] = queue.Queue()
+    jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
     jobs.put(0)  # already queued behind the first when the writer starts to wait
     clock = Clock(jobs, arrivals)
     gathering.wait(jobs, sleep=clock.sleep, monotonic=clock.monotonic)

@@ -66,7 +66,7 @@ class Gathering:
 
     def wait(
         self,
-        jobs: queue.Queue[Any],
+        jobs: queue.SimpleQueue[Any],
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -126,7 +126,10 @@ class PositionWriter:
         self._runner = runner
         self._gathering = gathering
         self._store = runner.store
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        # The event loop hands over every fix here. A SimpleQueue's put is one C call;
+        # Queue.put takes a lock and notifies a Condition in Python, and measured 7% fewer
+        # fixes a second at one fix per request (four alternating pairs, each slower).
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._tracks: dict[str, VanTrack] = {}
         # van id: its track's id as stored (UUID.hex formats it anew on every call)
         self._hex_ids: dict[str, str] = {}
