@@ -96,8 +96,13 @@ class TestChainedPostgresRecorder(ApplicationRecorderTestCase[Any]):
         parts = base.split("@", 1)[1].split("/", 1)[0]
         host, port = parts.split(":")
         self.datastore = PostgresDatastore(
-            dbname=self.dbname, host=host, port=port, user="rescue", password="rescue",
-            pool_size=10, max_overflow=10,
+            dbname=self.dbname,
+            host=host,
+            port=port,
+            user="rescue",
+            password="rescue",
+            pool_size=10,
+            max_overflow=10,
         )
 
     def tearDown(self) -> None:
@@ -127,3 +132,44 @@ class TestChainedPostgresRecorder(ApplicationRecorderTestCase[Any]):
 
     def test_performance(self) -> None:
         pytest.skip("a timing print, not a check; measured by `rescue bench`")
+
+
+def test_notifications_read_as_tuples_are_the_librarys(tmp_path: Path) -> None:
+    """The SQLite recorders' own reading of notifications gives what the library's gives."""
+    from eventsourcing.persistence import StoredEvent
+    from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+    datastore = SQLiteDatastore(str(tmp_path / "log.db"))
+    try:
+        recorder = ChainedSQLiteRecorder(datastore)
+        recorder.create_table()
+        originators = [uuid.uuid4() for _ in range(3)]
+        for version in range(1, 5):
+            recorder.insert_events(
+                [
+                    StoredEvent(originator, version, f"topic-{n}", b'{"v": %d}' % version)
+                    for n, originator in enumerate(originators)
+                ]
+            )
+
+        def library(*args: Any, **kwargs: Any) -> Any:
+            return SQLiteApplicationRecorder.select_notifications(recorder, *args, **kwargs)
+
+        asked: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+            ((None, 100), {}),
+            ((0, 5), {}),
+            ((1, 5), {}),
+            ((4, 3), {"inclusive_of_start": False}),
+            ((12, 10), {"inclusive_of_start": False}),
+            ((13, 10), {}),
+            ((2, 100), {"stop": 7}),
+            ((1, 100), {"topics": ["topic-1"]}),
+        ]
+        for args, kwargs in asked:
+            ours = recorder.select_notifications(*args, **kwargs)
+            assert list(ours) == list(library(*args, **kwargs)), (args, kwargs)
+        everything = recorder.select_notifications(None, 100)
+        assert [n.id for n in everything] == list(range(1, 13))
+        assert all(isinstance(n.originator_id, uuid.UUID) for n in everything)
+    finally:
+        datastore.close()
