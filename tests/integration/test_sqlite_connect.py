@@ -38,25 +38,3 @@ def test_connections_opened_at_once_on_a_fresh_file_all_get_wal(tmp_path: Path) 
             thread.join()
     assert errors == []
     assert modes == ["wal"] * (ROUNDS * AT_ONCE)
-
-
-def test_every_connection_that_writes_the_file_spaces_its_checkpoints(tmp_path: Path) -> None:
-    """The log's pool and the tables beside it copy the log back at the same length: one
-    left at SQLite's default would do it on each of its commits once the log is longer."""
-    from rescue.services.store import RescueStore
-    from rescue.store.sqlite_datastore import CHECKPOINT_PAGES
-
-    url = f"sqlite:///{tmp_path}/store.db"
-    store = RescueStore(url)
-    try:
-        with store.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
-            cursor.execute("PRAGMA wal_autocheckpoint")
-            assert cursor.fetchone()[0] == CHECKPOINT_PAGES
-    finally:
-        store.close()
-    beside = connect(url)
-    try:
-        assert beside.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == CHECKPOINT_PAGES
-    finally:
-        beside.close()
-    assert CHECKPOINT_PAGES > 1000

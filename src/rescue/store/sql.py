@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rescue.store.env import SQLITE_LOCK_TIMEOUT_S, is_sqlite, store_env
-from rescue.store.sqlite_datastore import space_checkpoints, turn_wal_on, writers_turn
+from rescue.store.sqlite_datastore import turn_wal_on, writers_turn
 
 
 class QueuedConnection(sqlite3.Connection):
@@ -30,7 +30,6 @@ def connect(url: str) -> Any:
         )
         conn.db_name = path
         turn_wal_on(conn, path)
-        space_checkpoints(conn)
         return conn
     import psycopg
 

@@ -40,12 +40,6 @@ from eventsourcing.utils import Environment, EnvType
 
 # Distinct statements a connection keeps prepared (the sqlite3 module's own default).
 STATEMENT_CACHE_SIZE = 128
-# Pages of write-ahead log past which a committing connection copies the log back into
-# the database file (SQLite's default: 1000). GPS fixes touch an index page per van,
-# the same pages again and again, so a longer log copies each page once for many
-# commits: commits of 26 fixes over 1000 tracks took a fifth less CPU and a quarter
-# less time at 10,000 than at 1000. The log grows to about 40 MB between copies.
-CHECKPOINT_PAGES = 10_000
 
 
 class StatementCachingPool(SQLiteConnectionPool):
@@ -68,19 +62,8 @@ class StatementCachingPool(SQLiteConnectionPool):
             if turn_wal_on(c, self.db_name):
                 self.journal_mode_was_changed_to_wal = True
             self.is_journal_mode_wal = True
-        if not self.is_sqlite_memory_mode:
-            space_checkpoints(c)
         c.row_factory = sqlite3.Row
         return SQLiteConnection(sqlite_conn=c, max_age=self.max_age)
-
-
-def space_checkpoints(conn: sqlite3.Connection) -> None:
-    """Lets the connection's commits copy the log back only past `CHECKPOINT_PAGES`.
-
-    Every connection that writes the file needs it: a commit on one left at
-    SQLite's default would copy the longer log back each time.
-    """
-    conn.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
 
 
 def writers_queue_path(db_name: str) -> str:
