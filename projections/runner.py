@@ -21,12 +21,12 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from rescue.projections.models import MODELS, ReadModels
 from rescue.projections.storage import PositionMoved, ViewStore
 from rescue.store.codec import POSITION_TOPICS, position_fixes
 from rescue.store.leader import Leadership
+from rescue.store.recorders import SubscribableSQLiteRecorder
 
 log = logging.getLogger("rescue.projections")
 PAGE = 5000
@@ -55,23 +55,12 @@ def predates_scores(models: ReadModels) -> bool:
 def read_page(app: Application[Any], after: int, limit: int) -> Sequence[Sequence[Any]]:
     """(notification id, originator id as hex, version, topic, state) of the next page.
 
-    On SQLite the rows are read as stored, as plain tuples: building a UUID
-    object per row, as the library's recorder does, or a `sqlite3.Row` (its
-    connections' row factory) costs more than the row itself, and GPS rows
-    (most of the log) need only the hex id to find their van.
+    On SQLite the rows are read as stored, as plain tuples (`rows_after`): GPS
+    rows, most of the log, need only the hex id to find their van.
     """
     recorder = app.recorder
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        with recorder.datastore.transaction(commit=False) as cursor:
-            cursor.sqlite_cursor.row_factory = None
-            cursor.execute(
-                "SELECT rowid, originator_id, originator_version, topic, state "
-                f"FROM {recorder.events_table_name} "
-                "WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                (after, limit),
-            )
-            rows: Sequence[Sequence[Any]] = cursor.fetchall()
-            return rows
+    if isinstance(recorder, SubscribableSQLiteRecorder):
+        return recorder.rows_after(after, limit)
     return [
         (n.id, UUID(str(n.originator_id)).hex, n.originator_version, n.topic, n.state)
         for n in recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 
 from rescue.store.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
@@ -136,9 +137,6 @@ class TestChainedPostgresRecorder(ApplicationRecorderTestCase[Any]):
 
 def test_notifications_read_as_tuples_are_the_librarys(tmp_path: Path) -> None:
     """The SQLite recorders' own reading of notifications gives what the library's gives."""
-    from eventsourcing.persistence import StoredEvent
-    from eventsourcing.sqlite import SQLiteApplicationRecorder
-
     datastore = SQLiteDatastore(str(tmp_path / "log.db"))
     try:
         recorder = ChainedSQLiteRecorder(datastore)

@@ -131,24 +131,38 @@ class SubscribableSQLiteRecorder(SQLiteApplicationRecorder):
             return super().select_notifications(
                 start, limit, stop, topics, inclusive_of_start=inclusive_of_start
             )
-        after = "rowid>=?" if inclusive_of_start else "rowid>?"
+        after = start or 0
+        if inclusive_of_start:
+            after -= 1  # ids are whole numbers: from `start` on is after the one before
+        return [
+            Notification(
+                id=notification_id,
+                originator_id=uuid_of_hex(originator_id),
+                originator_version=version,
+                topic=topic,
+                state=state,
+            )
+            for notification_id, originator_id, version, topic, state in self.rows_after(
+                after, limit
+            )
+        ]
+
+    def rows_after(self, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
+        """Up to `limit` rows of the log after position `after`, in order, as stored.
+
+        (notification id, originator id as 32 hex digits, version, topic, state):
+        plain tuples, for the readers of every row (the live subscription, the read
+        models), which a `sqlite3.Row` or a UUID per row would cost more than the row.
+        """
         with self.datastore.transaction(commit=False) as c:
             c.sqlite_cursor.row_factory = None  # this cursor's rows as tuples
             c.execute(
                 "SELECT rowid, originator_id, originator_version, topic, state "
-                f"FROM {self.events_table_name} WHERE {after} ORDER BY rowid LIMIT ?",
-                (start or 0, limit),
+                f"FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (after, limit),
             )
-            return [
-                Notification(
-                    id=notification_id,
-                    originator_id=uuid_of_hex(originator_id),
-                    originator_version=version,
-                    topic=topic,
-                    state=state,
-                )
-                for notification_id, originator_id, version, topic, state in c.fetchall()
-            ]
+            rows: list[tuple[int, str, int, str, bytes]] = c.fetchall()
+            return rows
 
     def _select_after_statement(self, count: int) -> str:
         pairs = ",".join(["(?,?)"] * count)
