@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 
