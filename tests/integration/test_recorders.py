@@ -24,6 +24,7 @@ from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 
 from rescue.store.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
 from rescue.store.recorders import SubscribableSQLiteRecorder
+from tests.builders import open_app
 
 
 def _join_library_readers() -> None:
@@ -171,3 +172,35 @@ def test_notifications_read_as_tuples_are_the_librarys(tmp_path: Path) -> None:
         assert all(isinstance(n.originator_id, uuid.UUID) for n in everything)
     finally:
         datastore.close()
+
+
+@pytest.mark.postgres
+def test_postgres_catch_up_read_probes_each_originator_by_its_key(postgres_url: str) -> None:
+    """The position writer's catch-up read (`select_after`) on PostgreSQL seeks each
+    originator's rows in the primary key: a plan that scans the whole table would cost more
+    with every fix the log holds, for every batch of fixes."""
+    import psycopg
+    from psycopg.sql import SQL
+
+    with open_app(postgres_url) as app:
+        recorder: ChainedPostgresRecorder = app.store.recorder  # type: ignore[assignment]
+        originators = [uuid.uuid4() for _ in range(200)]
+        recorder.insert_rows(
+            [(o.hex, version, "topic", b"{}") for version in range(1, 101) for o in originators]
+        )
+        asked = [(o, 97 if n % 2 else 100) for n, o in enumerate(originators[:25])]
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+            with psycopg.ClientCursor(conn) as curs:
+                curs.execute(
+                    SQL("EXPLAIN ") + recorder._select_after,
+                    ([o for o, _ in asked], [after for _, after in asked]),
+                )
+                plan = "\n".join(str(row[0]) for row in curs.fetchall())
+        assert "Seq Scan" not in plan, plan
+        assert "_pkey" in plan, plan
+
+        found = recorder.select_after(asked)
+        assert [(e.originator_id, e.originator_version) for e in found] == sorted(
+            (o, version) for o, after in asked for version in range(after + 1, 101)
+        )

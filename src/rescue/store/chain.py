@@ -382,10 +382,17 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
             "RETURNING notification_id"
         ).format(self.events)
+        # Each originator's rows are read by one probe of the primary key. As a plain join,
+        # the planner thinks a few ids match a large share of the table and hashes the whole
+        # table instead: a sequential scan for every batch of GPS fixes, growing with the log
+        # (5.7 ms at 36,000 rows, against 0.1-0.25 ms read so). OFFSET 0 keeps the lateral
+        # subquery from being merged into a join, so it runs once per id, on the index.
         self._select_after = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
             "FROM unnest(%s::uuid[], %s::bigint[]) AS after(id, version) "
-            "JOIN {0} AS e ON e.originator_id = after.id AND e.originator_version > after.version "
+            "CROSS JOIN LATERAL (SELECT originator_id, originator_version, topic, state "
+            "FROM {0} AS x WHERE x.originator_id = after.id "
+            "AND x.originator_version > after.version OFFSET 0) AS e "
             "ORDER BY e.originator_id, e.originator_version"
         ).format(self.events)
 
