@@ -29,7 +29,7 @@ Order of the writes, which the chain depends on:
   only after that, so no other writer can append in between.
 * PostgreSQL: the library locks the events table in EXCLUSIVE mode before its
   INSERT and commits before any other writer gets the lock; the previous hash
-  is read after the INSERT (in `_fetch_ids_after_insert_events`), under that lock.
+  is read right after the INSERT, in the same pipeline, under that lock.
 
 What the chain cannot do alone: someone able to rewrite the whole database can
 recompute every hash. Keep the head (`rescue audit verify` prints it) somewhere
@@ -370,9 +370,11 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 "keys bytea NOT NULL)"
             ).format(self.chain_table)
         )
-        self._select_previous = SQL(
+        # The chain's last link. Read under the table lock, after the INSERT: no link can be
+        # added after it until this transaction commits.
+        self._select_last_link = SQL(
             "SELECT last_id, substring(hashes from octet_length(hashes) - {1}) AS digest "
-            "FROM {0} WHERE first_id < %s ORDER BY first_id DESC LIMIT 1"
+            "FROM {0} ORDER BY first_id DESC LIMIT 1"
         ).format(self.chain_table, DIGEST - 1)
         self._insert_chain = SQL("INSERT INTO {0} VALUES (%s, %s, %s, %s, %s)").format(
             self.chain_table
@@ -396,15 +398,32 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "ORDER BY e.originator_id, e.originator_version"
         ).format(self.events)
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert, in its pipeline; `links` carries the chain's last link
+        from the statement that reads it (`_insert_stored_events`) to the one that uses it
+        (`_fetch_ids_after_insert_events`)."""
+        links: list[Cursor[DictRow]] = []
+        try:
+            ids: Sequence[int] | None = super().insert_events(stored_events, links=links, **kwargs)
+            return ids
+        finally:
+            for cursor in links:
+                cursor.close()
+
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         """The library's insert, under its table lock and with its notification, the events
-        sent as four arrays in binary rather than one array of the library's composite type.
+        sent as four arrays in binary rather than one array of the library's composite type;
+        then the read of the chain's last link, in the same pipeline.
 
         The library's statement has psycopg write each event as text (the state's bytes
         escaped one by one, in Python): on the GPS path that was a tenth of a fix's time
-        in the server. The rows, their order and the ids returned are the same.
+        in the server. The rows, their order and the ids returned are the same. Reading
+        the last link with them, instead of after their ids come back, saves the writer a
+        round trip to the server while it holds the table lock.
         """
         self._lock_table(curs)
         self._notify_channel(curs)
@@ -418,6 +437,9 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             ),
             prepare=True,
         )
+        link = curs.connection.cursor()
+        kwargs["links"].append(link)
+        link.execute(self._select_last_link, prepare=True)
 
     def insert_rows(self, rows: Sequence[EventRow]) -> Sequence[int]:
         """Inserts the rows in one transaction, as the library's stored events; returns ids."""
@@ -449,9 +471,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         if not ids:
             return ids
         pairs = sorted(zip(ids, stored_events, strict=True), key=lambda pair: pair[0])
-        # Still inside the transaction that holds the EXCLUSIVE lock on the events table.
-        curs.execute(self._select_previous, (pairs[0][0],), prepare=True)
-        row = curs.fetchone()
+        # Read with the INSERT, under the EXCLUSIVE lock on the events table.
+        row = kwargs["links"][-1].fetchone()
         prev_id, previous = (row["last_id"], bytes(row["digest"])) if row else (0, GENESIS)
         # The ids of one INSERT are consecutive in practice; a row per consecutive run
         # keeps the chain right if they ever are not.
