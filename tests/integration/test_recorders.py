@@ -16,11 +16,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
+from psycopg import sql
 
 from rescue.store.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
 from rescue.store.recorders import SubscribableSQLiteRecorder
@@ -88,9 +90,6 @@ class TestChainedPostgresRecorder(ApplicationRecorderTestCase[Any]):
             if os.environ.get("CI"):
                 pytest.fail("PostgreSQL not started: run ./scripts/test.sh")
             pytest.skip("PostgreSQL not started: run ./scripts/test.sh")
-        import psycopg
-        from psycopg import sql
-
         self.dbname = f"t_{uuid.uuid4().hex[:12]}"
         self.base = base
         with psycopg.connect(base, autocommit=True) as conn:
@@ -110,9 +109,6 @@ class TestChainedPostgresRecorder(ApplicationRecorderTestCase[Any]):
     def tearDown(self) -> None:
         _join_library_readers()
         self.datastore.close()
-        import psycopg
-        from psycopg import sql
-
         with psycopg.connect(self.base, autocommit=True) as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
@@ -179,9 +175,6 @@ def test_postgres_catch_up_read_probes_each_originator_by_its_key(postgres_url: 
     """The position writer's catch-up read (`select_after`) on PostgreSQL seeks each
     originator's rows in the primary key: a plan that scans the whole table would cost more
     with every fix the log holds, for every batch of fixes."""
-    import psycopg
-    from psycopg.sql import SQL
-
     with open_app(postgres_url) as app:
         recorder: ChainedPostgresRecorder = app.store.recorder  # type: ignore[assignment]
         originators = [uuid.uuid4() for _ in range(200)]
@@ -193,7 +186,7 @@ def test_postgres_catch_up_read_probes_each_originator_by_its_key(postgres_url: 
             conn.execute("ANALYZE")
             with psycopg.ClientCursor(conn) as curs:
                 curs.execute(
-                    SQL("EXPLAIN ") + recorder._select_after,
+                    sql.SQL("EXPLAIN ") + recorder._select_after,
                     ([o for o, _ in asked], [after for _, after in asked]),
                 )
                 plan = "\n".join(str(row[0]) for row in curs.fetchall())
