@@ -21,7 +21,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
+
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 LogFormat = Literal["json", "text"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -76,9 +79,13 @@ class RequestFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         context = _current.get()
         if context is not None:
-            for name, value in context.fields().items():
-                if not hasattr(record, name):
-                    setattr(record, name, value)
+            # On the record's dict, as setattr would: this runs for every request's line.
+            fields = record.__dict__
+            fields.setdefault("request_id", context.request_id)
+            if context.account is not None:
+                fields.setdefault("account", context.account)
+            if context.role is not None:
+                fields.setdefault("role", context.role)
         return True
 
 
@@ -127,21 +134,54 @@ class TextFormatter(logging.Formatter):
         return f"{head} {extras}{newline}{rest}"
 
 
+# The record's attributes every JSON line begins with, and their names on the line.
+_LINE_HEAD = (
+    ("levelname", "level"),
+    ("name", "logger"),
+    ("message", "message"),
+    ("threadName", "thread"),
+)
+# python-json-logger's configuration of the lines.
+JSON_LINE_OPTIONS: dict[str, Any] = {
+    "fmt": "".join(f"{{{attribute}}}" for attribute, _ in _LINE_HEAD),
+    "style": "{",
+    "rename_fields": {attribute: shown for attribute, shown in _LINE_HEAD if attribute != shown},
+    "timestamp": "time",
+    "reserved_attrs": sorted(_RECORD_ATTRIBUTES),
+}
+
+
+class JsonLineFormatter(OrjsonFormatter):
+    """python-json-logger's orjson formatter with a quicker way of gathering a line's fields.
+
+    The library's own `add_fields` is general (defaults, static fields, renames
+    looked up field by field, a `hasattr` per attribute) and was two fifths of
+    the time of a request's line, which every GPS fix pays. Here the fields of
+    `JSON_LINE_OPTIONS` are taken in one pass, in the library's order;
+    tests/unit/test_log_lines.py checks the lines against the library's.
+    """
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        fields = record.__dict__
+        for attribute, shown in _LINE_HEAD:
+            log_data[shown] = fields.get(attribute)
+        log_data.update(message_dict)  # exc_info, stack_info
+        skip = self._skip_fields
+        for key, value in fields.items():
+            if key not in skip and not key.startswith("_"):
+                log_data[key] = value
+        log_data["time"] = datetime.fromtimestamp(record.created, tz=UTC)
+
+
 def json_formatter() -> logging.Formatter:
-    """One JSON object a line: time (UTC), level, logger, message, thread, then the fields.
+    """One JSON object a line: level, logger, message, thread, the fields, then time (UTC).
 
     Encoded with orjson: a line per request is written on the GPS path, where the
     standard library's encoder was a measurable share of each request.
     """
-    from pythonjsonlogger.orjson import OrjsonFormatter
-
-    return OrjsonFormatter(
-        "{levelname}{name}{message}{threadName}",
-        style="{",
-        rename_fields={"levelname": "level", "name": "logger", "threadName": "thread"},
-        timestamp="time",
-        reserved_attrs=sorted(_RECORD_ATTRIBUTES),
-    )
+    return JsonLineFormatter(**JSON_LINE_OPTIONS)
 
 
 def uvicorn_level(level: LogLevel) -> LogLevel:
@@ -208,6 +248,8 @@ def configure(level: LogLevel = "INFO", fmt: LogFormat = "json") -> None:
 
 
 __all__ = [
+    "JSON_LINE_OPTIONS",
+    "JsonLineFormatter",
     "LogFormat",
     "LogLevel",
     "RequestContext",
