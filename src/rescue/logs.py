@@ -43,10 +43,6 @@ class RequestContext:
     account: str | None = None
     role: str | None = None
 
-    def fields(self) -> dict[str, str]:
-        found = {"request_id": self.request_id, "account": self.account, "role": self.role}
-        return {name: value for name, value in found.items() if value is not None}
-
 
 _current: ContextVar[RequestContext | None] = ContextVar("rescue_request", default=None)
 
@@ -141,12 +137,14 @@ _LINE_HEAD = (
     ("message", "message"),
     ("threadName", "thread"),
 )
+# The field every JSON line ends with: when the record was made, in UTC.
+_TIME = "time"
 # python-json-logger's configuration of the lines.
 JSON_LINE_OPTIONS: dict[str, Any] = {
     "fmt": "".join(f"{{{attribute}}}" for attribute, _ in _LINE_HEAD),
     "style": "{",
     "rename_fields": {attribute: shown for attribute, shown in _LINE_HEAD if attribute != shown},
-    "timestamp": "time",
+    "timestamp": _TIME,
     "reserved_attrs": sorted(_RECORD_ATTRIBUTES),
 }
 
@@ -172,7 +170,7 @@ class JsonLineFormatter(OrjsonFormatter):
         for key, value in fields.items():
             if key not in skip and not key.startswith("_"):
                 log_data[key] = value
-        log_data["time"] = datetime.fromtimestamp(record.created, tz=UTC)
+        log_data[_TIME] = datetime.fromtimestamp(record.created, tz=UTC)
 
 
 def json_formatter() -> logging.Formatter:
