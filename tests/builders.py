@@ -23,7 +23,9 @@ from rescue.api.main import create_app
 from rescue.bootstrap import Rescue, bootstrap
 from rescue.domain.access import Principal
 from rescue.domain.actors import Actor
+from rescue.domain.ids import track_uuid
 from rescue.domain.incidents import Incident
+from rescue.domain.tracks import VanTrack
 from rescue.domain.validation import vin_with_check_digit
 from rescue.domain.vans import Van
 from rescue.domain.vocabulary import VAN_BOUND_STATUSES, Capability, IncidentStatus
@@ -55,6 +57,15 @@ class FakeClock:
 
 def settings_for(store_url: str, **overrides: Any) -> Settings:
     return Settings(db=store_url, cipher_key=rescue.store.privacy.new_key(), **overrides)
+
+
+def replayed_track(app: Rescue, van_id: str) -> VanTrack:
+    """The van's track as a replay of its stored events, one by one, leaves it."""
+    track: VanTrack | None = None
+    for event in app.store.events.get(track_uuid(van_id)):
+        track = event.mutate(track)
+    assert track is not None
+    return track
 
 
 @contextmanager

@@ -63,9 +63,7 @@ def test_a_client_that_stops_reading_is_dropped_alone(
         # with the default limit of 16 frames it would stop reading its socket, miss the
         # server's pongs, and close on a keepalive timeout whenever 900 calls take more
         # than about 40 s, which says how fast the machine is, not what the server does.
-        with connect(
-            ws_url(live, "/ws/board", token=tokens["op"]), max_queue=None
-        ) as reader:
+        with connect(ws_url(live, "/ws/board", token=tokens["op"]), max_queue=None) as reader:
             receive(reader)
             # 1. More calls than the kernel buffers toward the stalled socket hold (4 MiB at
             #    most here); a call cannot be coalesced like a GPS fix, so its queue overflows.

@@ -144,8 +144,11 @@ def test_a_call_from_console_to_tablet_offline_and_back_and_its_replay(
         tablet_context.set_offline(False)
         expect(tablet.locator("#pending-count")).to_have_text("0", timeout=15_000)
         expect(card).to_have_attribute("data-server-status", "on_scene", timeout=WAIT_MS)
-        steps = [t for t in types(history(live, tokens["op"], incident_id))
-                 if t in ("Departed", "Arrived")]
+        steps = [
+            t
+            for t in types(history(live, tokens["op"], incident_id))
+            if t in ("Departed", "Arrived")
+        ]
         assert steps == ["Departed", "Arrived"]
         expect(row).to_have_attribute("data-status", "on_scene", timeout=WAIT_MS)
         screenshot(console, "console-board")
@@ -167,8 +170,9 @@ def test_a_call_from_console_to_tablet_offline_and_back_and_its_replay(
         done = types(history(live, tokens["op"], incident_id))
         assert done[-3:] == ["Diagnosed", "Resolved", "Completed"]
         diagnosed = history(live, tokens["op"], incident_id)[-3]["data"]
-        assert diagnosed["parts"] == [{"part_no": "BAT-55", "name": "蓄电池", "system": "other",
-                                       "qty": 1, "original": True}]
+        assert diagnosed["parts"] == [
+            {"part_no": "BAT-55", "name": "蓄电池", "system": "other", "qty": 1, "original": True}
+        ]
         expect(row).to_have_count(0, timeout=WAIT_MS)  # completed: off the open board
 
         # 10. The auditor replays the incident: before the dispatch it was reported, with no van.
@@ -183,10 +187,12 @@ def test_a_call_from_console_to_tablet_offline_and_back_and_its_replay(
             result.click()
             state = audit.locator("#state")
             expect(state).to_have_attribute("data-status", "completed", timeout=WAIT_MS)
-            reported = int(audit.locator('#timeline li[data-type="Reported"]').get_attribute(
-                "data-at-ms") or 0)
-            offered = int(audit.locator('#timeline li[data-type="Offered"]').get_attribute(
-                "data-at-ms") or 0)
+            reported = int(
+                audit.locator('#timeline li[data-type="Reported"]').get_attribute("data-at-ms") or 0
+            )
+            offered = int(
+                audit.locator('#timeline li[data-type="Offered"]').get_attribute("data-at-ms") or 0
+            )
             assert reported < offered
             audit.locator("#as-of").fill(str((reported + offered) // 2))
             expect(state).to_have_attribute("data-status", "reported", timeout=WAIT_MS)
@@ -286,8 +292,11 @@ def test_a_step_refused_on_replay_is_shown_and_dropped(
         tablet.click("#do-depart")
         expect(tablet.locator('#pending li[data-type="step"]')).to_have_count(1)
         # 3. Meanwhile the operator cancels the job.
-        cancelled = httpx.post(f"{live.url}/api/incidents/{incident_id}/cancel",
-                               json={"reason": "customer towed privately"}, headers=op)
+        cancelled = httpx.post(
+            f"{live.url}/api/incidents/{incident_id}/cancel",
+            json={"reason": "customer towed privately"},
+            headers=op,
+        )
         assert cancelled.status_code == 200, cancelled.text
         # 4. Back online: the depart is refused (409), shown to the crew, and dropped.
         context.set_offline(False)
@@ -345,28 +354,36 @@ def test_an_override_a_decline_alert_and_a_resumed_feed_on_the_console(
         row = console.locator(f'#incidents tr[data-incident-id="{incident_id}"]')
         expect(row).to_contain_text(TOW_VAN, timeout=WAIT_MS)
         # 2. The tow truck declines: an alert, and the job goes to the next tow truck.
-        declined = httpx.post(f"{live.url}/api/incidents/{incident_id}/decline",
-                              json={"reason": "road closed"}, headers=bearer(tokens["crew-tow"]))
+        declined = httpx.post(
+            f"{live.url}/api/incidents/{incident_id}/decline",
+            json={"reason": "road closed"},
+            headers=bearer(tokens["crew-tow"]),
+        )
         assert declined.status_code == 200, declined.text
         alert = console.locator(
-            f'#alerts li[data-kind="Declined"][data-incident-id="{incident_id}"]')
+            f'#alerts li[data-kind="Declined"][data-incident-id="{incident_id}"]'
+        )
         expect(alert).to_be_visible(timeout=WAIT_MS)
         expect(alert).to_contain_text("road closed")
         expect(row).to_have_attribute("data-status", "offered", timeout=WAIT_MS)
         expect(row).not_to_contain_text(TOW_VAN)
         # 3. The socket drops; what happens meanwhile arrives on the resumed feed (?after=N).
-        console.evaluate("() => { window.rescueConsole.feed.delay = 1500; "
-                         "window.rescueConsole.feed.drop(); }")
-        missed = httpx.post(f"{live.url}/api/incidents", json=report_body("吴九", "13400134000"),
-                            headers=op).json()["incident_id"]
+        console.evaluate(
+            "() => { window.rescueConsole.feed.delay = 1500; window.rescueConsole.feed.drop(); }"
+        )
+        missed = httpx.post(
+            f"{live.url}/api/incidents", json=report_body("吴九", "13400134000"), headers=op
+        ).json()["incident_id"]
         expect(console.locator(f'#incidents tr[data-incident-id="{missed}"]')).to_have_count(
-            1, timeout=WAIT_MS)
+            1, timeout=WAIT_MS
+        )
         assert any("after=" in url for url in sockets[1:]), sockets
         expect(console.locator("#feed-state")).to_have_attribute("data-state", "live")
         screenshot(console, "console-alerts")
         for done in (incident_id, missed):
-            httpx.post(f"{live.url}/api/incidents/{done}/cancel", json={"reason": "test over"},
-                       headers=op)
+            httpx.post(
+                f"{live.url}/api/incidents/{done}/cancel", json={"reason": "test over"}, headers=op
+            )
         expect(row).to_have_count(0, timeout=WAIT_MS)
     finally:
         context.close()
@@ -395,14 +412,26 @@ def test_the_page_routes(server: Server) -> None:
         body = report_body("孙七", "13600136000")
         body["vehicle"]["plate"] = "豫B99999"  # type: ignore[index]
         made = http.post("/api/incidents", json=body, headers=bearer(tokens["op"])).json()
-        hits = http.get("/api/incidents/search", params={"plate": "b9999"},
-                        headers=bearer(tokens["aud"])).json()
+        hits = http.get(
+            "/api/incidents/search", params={"plate": "b9999"}, headers=bearer(tokens["aud"])
+        ).json()
         assert [h["incident_id"] for h in hits] == [made["incident_id"]]
-        assert http.get("/api/incidents/search", params={"from": "2999-01-01"},
-                        headers=bearer(tokens["aud"])).json() == []
-        assert http.get("/api/incidents/search", params={"from": "yesterday"},
-                        headers=bearer(tokens["aud"])).status_code == 422
-        assert http.get("/api/incidents/search",
-                        headers=bearer(tokens["crew-tow"])).status_code == 403
+        assert (
+            http.get(
+                "/api/incidents/search",
+                params={"from": "2999-01-01"},
+                headers=bearer(tokens["aud"]),
+            ).json()
+            == []
+        )
+        assert (
+            http.get(
+                "/api/incidents/search", params={"from": "yesterday"}, headers=bearer(tokens["aud"])
+            ).status_code
+            == 422
+        )
+        assert (
+            http.get("/api/incidents/search", headers=bearer(tokens["crew-tow"])).status_code == 403
+        )
         me = http.get("/api/pages/whoami", headers=bearer(tokens["crew-tow"])).json()
         assert me == {"name": "crew-tow", "role": "crew", "van_id": TOW_VAN}

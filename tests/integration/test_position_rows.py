@@ -19,7 +19,7 @@ from rescue.services.positions import PositionReport, PositionWriter
 from rescue.services.store import take_stored_fix
 from rescue.store.codec import FastPositionMapper
 from rescue.store.recorders import RowRecorder, event_rows
-from tests.builders import line_network, load, open_app
+from tests.builders import line_network, load, open_app, replayed_track
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 BEIJING = timezone(timedelta(hours=8))
@@ -42,14 +42,6 @@ REPORTS = [
         device={"battery_pct": 87.0, "charging": True, "altitude_m": 224.0, "event": "移动"},
     ),
 ]
-
-
-def _replayed(app: Rescue, van_id: str) -> VanTrack:
-    track: VanTrack | None = None
-    for event in app.store.events.get(track_uuid(van_id)):
-        track = event.mutate(track)
-    assert track is not None
-    return track
 
 
 def test_stored_reports_are_the_events_the_library_would_store(store_url: str) -> None:
@@ -98,7 +90,7 @@ def test_stored_reports_are_the_events_the_library_would_store(store_url: str) -
             assert event.recorded_at.utcoffset() == report.recorded_at.utcoffset()
 
         # The writer's track is where a replay of its events puts it.
-        replayed = _replayed(app, "V1")
+        replayed = replayed_track(app, "V1")
         assert cached.version == replayed.version == 7
         assert cached.latest == replayed.latest
         assert cached.latest_at == replayed.latest_at == REPORTS[5].recorded_at
@@ -157,7 +149,7 @@ def test_two_writers_on_the_same_vans_store_every_fix_once(store_url: str) -> No
             assert [(e.lat, e.recorded_at) for e in stored] == [
                 (r.lat, r.recorded_at) for r in reports
             ]
-        replayed = _replayed(app, "V1")
+        replayed = replayed_track(app, "V1")
         assert replayed.latest_at == START + timedelta(seconds=5)
         # The writer that wrote last holds the stored state; the other catches up on its next batch.
         last = cached[1]
@@ -197,7 +189,7 @@ def test_a_track_catches_up_as_a_replay_of_the_events_it_missed(store_url: str) 
         recorder.insert_rows(event_rows(library.to_stored_event(e) for e in ahead.collect_events()))
 
         assert app.store.catch_up([behind]) == len(REPORTS)
-        replayed = _replayed(app, "V1")
+        replayed = replayed_track(app, "V1")
         assert (behind.version, behind.latest, behind.latest_at, behind.modified_on) == (
             replayed.version,
             replayed.latest,

@@ -29,10 +29,10 @@ def _held(writer: PositionWriter, monkeypatch: pytest.MonkeyPatch) -> tuple[thre
     entered, release = threading.Event(), threading.Event()
     append = writer._append
 
-    def held_append(batch: list[_Job]) -> list[Result | Exception]:
+    def held_append(batch: list[_Job], read_back: bool) -> list[Result | Exception]:
         entered.set()
         release.wait(30)
-        return list(append(batch))
+        return list(append(batch, read_back))
 
     monkeypatch.setattr(writer, "_append", held_append)
     return entered, release

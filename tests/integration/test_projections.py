@@ -132,7 +132,8 @@ def test_killing_the_projection_mid_batch_loses_and_repeats_nothing(store_url: s
                         Future(),
                     )
                     for v in range(1, 7)
-                ]
+                ],
+                read_back=True,
             )
         head = app.store.recorder.max_notification_id()
         expected = rebuild(app.store, None).docs

@@ -162,9 +162,7 @@ def test_advice_fits_the_place_and_the_fault(world: HttpWorld) -> None:
     on_expressway = report(n=8, category="flat_tire")
     on_expressway["safety"]["on_expressway"] = True
     on_expressway["safety"]["at_night"] = True
-    incident_id = world.post("/api/incidents", "operator", json=on_expressway).json()[
-        "incident_id"
-    ]
+    incident_id = world.post("/api/incidents", "operator", json=on_expressway).json()["incident_id"]
     world.post(f"/api/incidents/{incident_id}/dispatch", "operator", json={})
     advice = world.client.get(f"/t/{code_of(world, incident_id)}/status").json()["advice"]
     assert "expressway_behind_barrier" in advice

@@ -116,4 +116,3 @@ def test_a_dispatch_does_not_wait_for_the_odometers_to_catch_up(
         assert app.upkeep.status("V1")["past_due"]
         ranked = app.dispatch.report_incident(report(), OPERATOR.actor).body["recommendations"]
         assert {r["van_id"]: r["maintenance_due"] for r in ranked} == {"V1": True, "V2": False}
-

@@ -13,10 +13,28 @@ from rescue.simulator.network import build_network
 
 TWO_STATIONS = Network(
     stations=(
-        StationSpec("S-1", "Zhengzhou dealer 1", "dealer", 34.75, 113.65,
-                    ("tow",), 80.0, "Zhengzhou", "Henan"),
-        StationSpec("S-2", "Kaifeng service point 1", "service_point", 34.8, 114.3,
-                    ("battery", "tire"), 60.0, "Kaifeng", "Henan"),
+        StationSpec(
+            "S-1",
+            "Zhengzhou dealer 1",
+            "dealer",
+            34.75,
+            113.65,
+            ("tow",),
+            80.0,
+            "Zhengzhou",
+            "Henan",
+        ),
+        StationSpec(
+            "S-2",
+            "Kaifeng service point 1",
+            "service_point",
+            34.8,
+            114.3,
+            ("battery", "tire"),
+            60.0,
+            "Kaifeng",
+            "Henan",
+        ),
     ),
     vans=(
         VanSpec("V-1", "豫救001", "S-1", ("tow",)),
@@ -28,8 +46,11 @@ TWO_STATIONS = Network(
 
 @pytest.mark.parametrize(
     "network",
-    [TWO_STATIONS, build_network(), build_network(county_per_service_point=3,
-                                                   town_per_service_point=5)],
+    [
+        TWO_STATIONS,
+        build_network(),
+        build_network(county_per_service_point=3, town_per_service_point=5),
+    ],
     ids=["two stations", "default", "full"],
 )
 def test_geojson_round_trip(network: Network) -> None:
@@ -66,19 +87,30 @@ def _broken(change: Any) -> Any:
         ({"type": "FeatureCollection", "features": "many"}, "must be a list"),
         (_broken(lambda d: d["features"].append(7)), "feature 2"),
         (_broken(lambda d: d["features"][1].pop("geometry")), "feature 1: missing .geometry."),
-        (_broken(lambda d: d["features"][0]["properties"].pop("radius_km")),
-         "feature 0: missing .radius_km."),
+        (
+            _broken(lambda d: d["features"][0]["properties"].pop("radius_km")),
+            "feature 0: missing .radius_km.",
+        ),
         (_broken(lambda d: d["features"][0]["properties"].update(tier="castle")), "castle"),
-        (_broken(lambda d: d["features"][1]["properties"]["vans"][0].update(
-            capabilities=["teleport"])), "teleport"),
-        (_broken(lambda d: d["features"][0].update(
-            geometry={"type": "LineString", "coordinates": [[1, 2], [3, 4]]})), "Point"),
-        (_broken(lambda d: d["features"][0]["geometry"].update(coordinates=[113.6])),
-         "feature 0"),
+        (
+            _broken(
+                lambda d: d["features"][1]["properties"]["vans"][0].update(
+                    capabilities=["teleport"]
+                )
+            ),
+            "teleport",
+        ),
+        (
+            _broken(
+                lambda d: d["features"][0].update(
+                    geometry={"type": "LineString", "coordinates": [[1, 2], [3, 4]]}
+                )
+            ),
+            "Point",
+        ),
+        (_broken(lambda d: d["features"][0]["geometry"].update(coordinates=[113.6])), "feature 0"),
     ],
 )
-def test_a_bad_document_is_a_value_error_naming_what_is_wrong(
-    document: Any, message: str
-) -> None:
+def test_a_bad_document_is_a_value_error_naming_what_is_wrong(document: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         network_from_geojson(document)

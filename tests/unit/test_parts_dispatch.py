@@ -67,8 +67,9 @@ def test_with_no_carrying_van_the_order_is_the_nearest_van_order(
     ranking = rank_by_parts(nearest, {}, ["P-1"], 15.0, 5)
     assert ranking.candidates == nearest[:5]
     assert ranking.why is None
-    assert rank_by_parts(nearest, {c.van_id: True for c in nearest}, [], 15.0, 5).candidates == (
-        nearest[:5]
+    assert (
+        rank_by_parts(nearest, {c.van_id: True for c in nearest}, [], 15.0, 5).candidates
+        == (nearest[:5])
     )
 
 

@@ -10,12 +10,18 @@ commit; under heavy load batches grow and throughput follows the store's
 batched-append rate.
 
 Failure mode: if the transaction fails, every request in that batch gets the
-error (none of their positions were stored) and may retry. Other processes
-write the same tracks: before each transaction the batch's cached tracks catch
-up with what they stored, and a conflict that still happens (they wrote in
-between) is retried here on tracks read again. A
-request refused on its own (an unknown van, an idempotency key reused for
-other reports) gets its domain error and the rest of the batch is stored.
+error (none of their positions were stored) and may retry. A request refused
+on its own (an unknown van, an idempotency key reused for other reports) gets
+its domain error and the rest of the batch is stored.
+
+Other processes write the same tracks. The process's log follower already
+reads and decodes every fix they store (for the board); it tells the writer
+too (`LogFollower.listen`), and before each transaction the writer moves its
+cached tracks by what it heard, with no read of its own. A track the follower
+has not brought up to date yet (it is milliseconds behind the store) makes
+the insert collide with the other process's row: the transaction is then
+retried on tracks caught up from the store in one read, as every batch is
+when the process does not follow the log.
 
 Under concurrent load (the last transaction held more than one request) the
 writer lets a batch gather after its first request (`Gathering`): the
@@ -34,11 +40,13 @@ import contextlib
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
@@ -49,11 +57,16 @@ from rescue.domain.idempotency import IdempotencyKey, Result
 from rescue.domain.ids import track_uuid
 from rescue.domain.tracks import VanTrack
 from rescue.services.runner import CommandRunner, stored_reply
-from rescue.store.codec import POSITION_TOPIC
+from rescue.services.store import take_stored_fix
+from rescue.store.codec import POSITION_TOPIC, PositionFix
 from rescue.store.recorders import EventRow
 
 # Bounds one transaction, so one huge burst cannot hold the write lock for long.
 MAX_BATCH_REPORTS = 5000
+# Events heard from the log follower and not yet looked at by the writer. Past this
+# many (a process that stores no fixes while the fleet's go by) the oldest are let go:
+# a track that missed one is read again, or caught up from the store on a collision.
+MAX_HEARD = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +146,13 @@ class PositionWriter:
         self._tracks: dict[str, VanTrack] = {}
         # van id: its track's id as stored (UUID.hex formats it anew on every call)
         self._hex_ids: dict[str, str] = {}
+        # The tracks this writer has loaded or is loading, by id: those it listens for.
+        self._van_ids: dict[UUID, str] = {}
+        self._heard: deque[tuple[UUID, int, PositionFix | None]] = deque(maxlen=MAX_HEARD)
+        self._follower = runner.follower
+        self._hearing = self._follower.following
+        if self._hearing:
+            self._follower.listen(self._hear)
         self._busy = False  # the last batch held more than one request
         self._thread = threading.Thread(target=self._loop, name="position-writer", daemon=True)
         self._thread.start()
@@ -181,8 +201,15 @@ class PositionWriter:
         return self.enqueue(van_id, reports, idempotency).result(timeout=timeout)
 
     def close(self) -> None:
+        if self._hearing:
+            self._follower.unlisten(self._hear)
         self._jobs.put(None)
         self._thread.join(timeout=10)
+
+    def _hear(self, originator_id: UUID, version: int, fix: PositionFix | None) -> None:
+        """On the follower's thread: an event stored, kept if on one of the writer's tracks."""
+        if originator_id in self._van_ids:
+            self._heard.append((originator_id, version, fix))
 
     def _loop(self) -> None:
         while True:
@@ -209,7 +236,8 @@ class PositionWriter:
     def _write(self, batch: list[_Job]) -> None:
         for attempt in range(3):
             try:
-                replies = self._append(batch)
+                # What the follower heard is enough unless it has just collided.
+                replies = self._append(batch, read_back=attempt > 0 or not self._hearing)
             except IntegrityError:
                 # Another process appended to one of these tracks between the
                 # catch-up and the insert: their tracks were dropped and are read again.
@@ -228,7 +256,7 @@ class PositionWriter:
             _settle(batch, replies)
             return
 
-    def _append(self, batch: list[_Job]) -> list[Result | RescueError]:
+    def _append(self, batch: list[_Job], read_back: bool) -> list[Result | RescueError]:
         rows: list[EventRow] = []
         moved: dict[str, tuple[VanTrack, int]] = {}  # van id: (track, version before)
         replies: list[Result | RescueError] = []
@@ -236,7 +264,9 @@ class PositionWriter:
         first_reply: dict[Any, Result] = {}
         # Every event of one write is stamped with the moment the writer took the batch.
         timestamp = VanTrack.PositionReported.create_timestamp()
-        self._catch_up(batch)
+        self._apply_heard()
+        if read_back:
+            self._catch_up(batch)
         for job in batch:
             key = job.idempotency
             if key is not None:
@@ -314,6 +344,28 @@ class PositionWriter:
         track.version = version
         track.modified_on = timestamp
 
+    def _apply_heard(self) -> None:
+        """Moves the cached tracks by the events the follower heard since the last batch.
+
+        Each event is applied once, in log order: one the track already holds
+        (this writer's own, or read with it) is passed over. A track that is
+        not simply one fix behind (an event other than a fix, or one it missed
+        when too many were heard) is dropped, to be read again.
+        """
+        heard, tracks, van_ids = self._heard, self._tracks, self._van_ids
+        while heard:
+            track_id, version, fix = heard.popleft()
+            van_id = van_ids.get(track_id)
+            if van_id is None:  # a van found not to exist as its track was made
+                continue
+            track = tracks.get(van_id)
+            if track is None or version <= track.version:
+                continue
+            if fix is None or version != track.version + 1:
+                del tracks[van_id]
+                continue
+            take_stored_fix(track, version, fix)
+
     def _catch_up(self, batch: list[_Job]) -> None:
         """Moves the batch's cached tracks past what other processes stored on them.
 
@@ -328,9 +380,13 @@ class PositionWriter:
     def _track(self, van_id: str) -> VanTrack:
         track = self._tracks.get(van_id)
         if track is None:
+            track_id = track_uuid(van_id)
+            # Listened for before the read: whatever is stored after it is heard.
+            self._van_ids[track_id] = van_id
             try:
-                track = self._store.repository.get(track_uuid(van_id))
+                track = self._store.repository.get(track_id)
             except AggregateNotFoundError:
+                del self._van_ids[track_id]
                 raise NotFound(f"no van {van_id}") from None
             self._tracks[van_id] = track
             self._hex_ids[van_id] = track.id.hex

@@ -29,6 +29,9 @@ Handler = Callable[[int, Any], None]
 FixHandler = Callable[[int, UUID, PositionFix], None]
 # (originator id, originator version) of every event delivered, before its handler.
 Observer = Callable[[UUID, int], None]
+# (originator id, originator version, the fix's fields if the event is a GPS fix, else None)
+# of every event delivered, after its handler.
+Listener = Callable[[UUID, int, PositionFix | None], None]
 log = logging.getLogger("rescue.store.follower")
 
 
@@ -48,6 +51,7 @@ class LogFollower:
         self._waiting = 0  # threads in wait_for
         self._stopping = threading.Event()
         self._subscription: Any = None
+        self._listeners: tuple[Listener, ...] = ()
         self.position = 0
         self._thread: threading.Thread | None = None
 
@@ -62,6 +66,19 @@ class LogFollower:
             subscription.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+    @property
+    def following(self) -> bool:
+        """Whether the follower has been started (and not stopped)."""
+        return self._thread is not None and not self._stopping.is_set()
+
+    def listen(self, listener: Listener) -> None:
+        """Tells `listener` of every event delivered from now on, on the follower's thread."""
+        self._listeners = (*self._listeners, listener)
+
+    def unlisten(self, listener: Listener) -> None:
+        # Compared by ==: a bound method is a new object each time it is looked up.
+        self._listeners = tuple(known for known in self._listeners if known != listener)
 
     def catch_up(self, timeout: float = 30.0) -> None:
         """Returns once everything recorded so far (by any process) has been applied."""
@@ -107,15 +124,20 @@ class LogFollower:
         for them, their fields are read straight from the stored JSON (deciphered
         and decompressed as the mapper would) instead of by the library's decoder.
         `observe` hears of every event first, so whoever waits for the position
-        (`wait_for`) finds it observed.
+        (`wait_for`) finds it observed; the listeners (`listen`) hear of it last,
+        a GPS fix with its fields.
         """
         originator_id = notification.originator_id
         if not isinstance(originator_id, UUID):
             originator_id = UUID(str(originator_id))
         if self._observe is not None:
             self._observe(originator_id, notification.originator_version)
-        if self._handle_fix is not None and notification.topic in POSITION_TOPICS:
+        fix: PositionFix | None = None
+        if notification.topic in POSITION_TOPICS and (self._handle_fix or self._listeners):
             fix = position_fix(self._app.mapper, notification.state)
+        if fix is not None and self._handle_fix is not None:
             self._handle_fix(notification.id, originator_id, fix)
         else:
             self._handle(notification.id, self._app.mapper.to_domain_event(notification))
+        for listener in self._listeners:
+            listener(originator_id, notification.originator_version, fix)
