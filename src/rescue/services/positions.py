@@ -21,7 +21,9 @@ cached tracks by what it heard, with no read of its own. A track the follower
 has not brought up to date yet (it is milliseconds behind the store) makes
 the insert collide with the other process's row: the transaction is then
 retried on tracks caught up from the store in one read, as every batch is
-when the process does not follow the log.
+when the process does not follow the log. A track that missed what the
+follower heard (too much was heard while the writer was idle) is caught up
+from the store in that read before it is written.
 
 Under concurrent load (the last transaction held more than one request) the
 writer lets a batch gather after its first request (`Gathering`): the
@@ -65,8 +67,8 @@ from rescue.store.recorders import EventRow
 MAX_BATCH_REPORTS = 5000
 # Events heard from the log follower and not yet looked at by the writer. Past this
 # many (a process that stores no fixes while the fleet's go by) the oldest are let go:
-# a track that missed one is read again, or caught up from the store on a collision.
-MAX_HEARD = 50_000
+# a track that missed one is caught up from the store when it is next written.
+MAX_HEARD = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,8 @@ class PositionWriter:
         # The tracks this writer has loaded or is loading, by id: those it listens for.
         self._van_ids: dict[UUID, str] = {}
         self._heard: deque[tuple[UUID, int, PositionFix | None]] = deque(maxlen=MAX_HEARD)
+        # Cached tracks that missed an event heard, or heard one that is not a fix.
+        self._behind: set[str] = set()
         self._follower = runner.follower
         self._hearing = self._follower.following
         if self._hearing:
@@ -236,7 +240,7 @@ class PositionWriter:
     def _write(self, batch: list[_Job]) -> None:
         for attempt in range(3):
             try:
-                # What the follower heard is enough unless it has just collided.
+                # What the follower heard is enough unless the batch has just collided.
                 replies = self._append(batch, read_back=attempt > 0 or not self._hearing)
             except IntegrityError:
                 # Another process appended to one of these tracks between the
@@ -265,8 +269,7 @@ class PositionWriter:
         # Every event of one write is stamped with the moment the writer took the batch.
         timestamp = VanTrack.PositionReported.create_timestamp()
         self._apply_heard()
-        if read_back:
-            self._catch_up(batch)
+        self._catch_up(batch, everyone=read_back)
         for job in batch:
             key = job.idempotency
             if key is not None:
@@ -350,32 +353,38 @@ class PositionWriter:
         Each event is applied once, in log order: one the track already holds
         (this writer's own, or read with it) is passed over. A track that is
         not simply one fix behind (an event other than a fix, or one it missed
-        when too many were heard) is dropped, to be read again.
+        when too many were heard) is left for the store to catch up.
         """
-        heard, tracks, van_ids = self._heard, self._tracks, self._van_ids
+        heard, tracks, van_ids, behind = self._heard, self._tracks, self._van_ids, self._behind
         while heard:
             track_id, version, fix = heard.popleft()
             van_id = van_ids.get(track_id)
-            if van_id is None:  # a van found not to exist as its track was made
+            if van_id is None or van_id in behind:  # None: a van found not to exist
                 continue
             track = tracks.get(van_id)
             if track is None or version <= track.version:
                 continue
             if fix is None or version != track.version + 1:
-                del tracks[van_id]
+                behind.add(van_id)
                 continue
             take_stored_fix(track, version, fix)
 
-    def _catch_up(self, batch: list[_Job]) -> None:
+    def _catch_up(self, batch: list[_Job], everyone: bool) -> None:
         """Moves the batch's cached tracks past what other processes stored on them.
 
         Every server process has its writer and a van's reports reach either, so
         a cached track is often a version or two behind the store; appending
         from it would collide with the other process's rows. One read for the
-        whole batch finds and applies the missed events.
+        whole batch (`everyone`) or for its tracks that are behind what the
+        follower heard finds and applies the missed events.
         """
-        cached = {job.van_id: self._tracks.get(job.van_id) for job in batch}
-        self._store.catch_up([track for track in cached.values() if track is not None])
+        behind = self._behind
+        wanted = {job.van_id for job in batch if everyone or job.van_id in behind}
+        if not wanted:
+            return
+        cached = [self._tracks[van_id] for van_id in wanted if van_id in self._tracks]
+        self._store.catch_up(cached)
+        behind.difference_update(wanted)
 
     def _track(self, van_id: str) -> VanTrack:
         track = self._tracks.get(van_id)
@@ -390,6 +399,7 @@ class PositionWriter:
                 raise NotFound(f"no van {van_id}") from None
             self._tracks[van_id] = track
             self._hex_ids[van_id] = track.id.hex
+            self._behind.discard(van_id)
         return track
 
     @staticmethod
