@@ -22,11 +22,14 @@ before.
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+
+from rescue.api.worker_cores import claim_core
 
 # The name (in the abstract Unix socket namespace) by which a supervisor claims its port.
 CLAIM_PREFIX = "rescue-serve-port-"
@@ -36,14 +39,20 @@ class PortShare(socket.socket):
     """The supervisor's hold on the port; a worker that receives it gets a listener of its own.
 
     Pickled into a worker process (as uvicorn's supervisor hands its sockets
-    over), it is rebuilt as a new socket bound to the same address.
+    over), it is rebuilt as a new socket bound to the same address, and with
+    `cores_shared_out` the worker first takes a core of its own
+    (rescue.api.worker_cores): the one step every worker takes before it
+    starts anything.
     """
 
     claim: socket.socket | None = None
+    cores_shared_out = False
 
-    def __reduce__(self) -> tuple[Any, tuple[int, str, int]]:
+    def __reduce__(self) -> tuple[Any, tuple[int, str, int, str | None]]:
         host, port = self.getsockname()[:2]
-        return (port_share, (int(self.family), host, port))
+        # The supervisor's pid and port name its workers' group of cores.
+        cores = f"{os.getpid()}-{port}" if self.cores_shared_out else None
+        return (worker_share, (int(self.family), host, port, cores))
 
     def close(self) -> None:
         if self.claim is not None:
@@ -75,13 +84,17 @@ def hold_port(host: str, port: int) -> PortShare:
     return sock
 
 
-def run_workers(listener: PortShare, app: str, count: int, **uvicorn_options: Any) -> None:
+def run_workers(
+    listener: PortShare, app: str, count: int, *, pin_cores: bool = True, **uvicorn_options: Any
+) -> None:
     """Runs `count` processes of `app` (an import string) under uvicorn's supervisor.
 
     The supervisor starts them, checks they answer, starts a new one when one
     dies and stops them all on SIGINT or SIGTERM; each listens on its own
-    socket of `listener`'s port. Returns when the supervisor stops.
+    socket of `listener`'s port and, with `pin_cores`, runs on a core of its
+    own while there are cores to go round. Returns when the supervisor stops.
     """
+    listener.cores_shared_out = pin_cores
     config = uvicorn.Config(app, workers=count, **uvicorn_options)
     try:
         Multiprocess(config, sockets=[listener]).run()
@@ -89,6 +102,13 @@ def run_workers(listener: PortShare, app: str, count: int, **uvicorn_options: An
         pass
     finally:
         listener.close()
+
+
+def worker_share(family: int, host: str, port: int, cores: str | None) -> PortShare:
+    """In a worker process: its listener on the port, after it took a core of `cores`."""
+    if cores is not None:
+        claim_core(cores)
+    return port_share(family, host, port)
 
 
 def port_share(family: int, host: str, port: int) -> PortShare:
@@ -105,4 +125,4 @@ def port_share(family: int, host: str, port: int) -> PortShare:
     return sock
 
 
-__all__ = ["PortShare", "PortTaken", "hold_port", "port_share", "run_workers"]
+__all__ = ["PortShare", "PortTaken", "hold_port", "port_share", "run_workers", "worker_share"]

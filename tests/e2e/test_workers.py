@@ -123,6 +123,10 @@ def test_two_workers_share_the_port_and_the_timers_are_elected_once(
     live, token = two_workers
     _wait_until(lambda: len(_workers(live)) == 2, "two worker processes")
     workers = _workers(live)
+    # Each takes its core as it receives its socket, before it listens.
+    _wait_until(lambda: _listeners(live.port) == 2, "both workers listening", live)
+    cores = {pid: os.sched_getaffinity(pid) for pid in workers}
+    _assert_a_core_each(cores)
 
     # 1. Board clients spread over the workers; a call taken through the port reaches each.
     with ExitStack() as sockets:
@@ -161,7 +165,22 @@ def test_two_workers_share_the_port_and_the_timers_are_elected_once(
     )
     assert successor in _workers(live)
     assert [d for _, d in _elected(live)].count("timers") == 2
+    # The worker started in its place runs on the core the dead one left.
+    (started,) = _wait_until(lambda: (w := _workers(live) - workers) and w, "a new worker", live)
+    # (It takes its core as it receives its socket, a moment after it starts.)
+    _wait_until(lambda: os.sched_getaffinity(started) == cores[timer_pid], "the left core", live)
+    _assert_a_core_each({pid: os.sched_getaffinity(pid) for pid in _workers(live)})
     assert httpx.get(f"{live.url}/api/vans", headers=bearer(token), timeout=30).status_code == 200
+
+
+def _assert_a_core_each(cores: dict[int, set[int]]) -> None:
+    """Each worker on a core of its own while there are enough; the rest on every core."""
+    available = os.sched_getaffinity(0)
+    pinned = [c for c in cores.values() if len(c) == 1]
+    assert len(pinned) == min(len(cores), len(available)), cores
+    assert len({frozenset(c) for c in pinned}) == len(pinned), cores  # no core twice
+    assert all(c <= available for c in cores.values()), cores
+    assert all(c == available for c in cores.values() if len(c) != 1 or len(available) == 1)
 
 
 def test_a_burst_of_connections_is_spread_over_the_workers(

@@ -57,6 +57,14 @@ WorkersOption = Annotated[
         show_default="one per core",
     ),
 ]
+PinCoresOption = Annotated[
+    bool,
+    typer.Option(
+        "--pin-cores/--share-cores",
+        envvar="RESCUE_PIN_CORES",
+        help="with several processes, each runs on a core of its own while there are enough",
+    ),
+]
 ADMIN_CLI = Actor(role=Role.ADMIN, name="cli")
 
 
@@ -90,6 +98,7 @@ def serve(
         typer.Option(help="json or text", show_default=_default("log_format")),
     ] = None,
     workers: WorkersOption = None,
+    pin_cores: PinCoresOption = True,
 ) -> None:
     """Serve the API, web pages and live projections; logs one JSON line per request."""
     import logging
@@ -142,6 +151,7 @@ def serve(
         listener,
         "rescue.api.workers:worker_app",
         count,
+        pin_cores=pin_cores,
         factory=True,
         # A worker starting on a busy machine (imports, replaying the log) may
         # not answer the supervisor's ping for a while: 5 s, the default,
