@@ -243,8 +243,8 @@ class PositionWriter:
                 # What the follower heard is enough unless the batch has just collided.
                 replies = self._append(batch, read_back=attempt > 0 or not self._hearing)
             except IntegrityError:
-                # Another process appended to one of these tracks between the
-                # catch-up and the insert: their tracks were dropped and are read again.
+                # Another process appended to one of these tracks and the follower had
+                # not told of it yet: their tracks were dropped and are read again.
                 if attempt == 2:
                     self._fail(batch, Unavailable("could not store positions; retry"))
                     return
