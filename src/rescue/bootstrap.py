@@ -31,7 +31,7 @@ from rescue.services.outbox import delivery_workers
 from rescue.services.parts import PartsService
 from rescue.services.periodic import PeriodicDuty
 from rescue.services.photos import PhotoService
-from rescue.services.positions import LOCAL_STORE, SERVER_STORE, PositionWriter
+from rescue.services.positions import PositionWriter
 from rescue.services.privacy import PrivacyService
 from rescue.services.queries import IncidentQueries
 from rescue.services.replenishment import PartsPlanner
@@ -49,7 +49,6 @@ from rescue.services.webhooks import WebhookService
 from rescue.settings import Settings
 from rescue.store.caller_keys import CallerKeys
 from rescue.store.deliveries import DeliveryStore
-from rescue.store.env import is_sqlite
 from rescue.store.follower import LogFollower
 from rescue.store.leader import Leadership
 from rescue.store.photos import DirectoryPhotos, PhotoStorage, default_photo_dir
@@ -244,8 +243,7 @@ def timers_for(rescue: Rescue) -> Background:
 
 def start_server_parts(rescue: Rescue, loop: asyncio.AbstractEventLoop) -> ServerParts:
     """Starts the GPS writer, the read-model runner, the board hub (on `loop`) and the timers."""
-    gathering = LOCAL_STORE if is_sqlite(rescue.settings.db) else SERVER_STORE
-    positions = PositionWriter(rescue.runner, gathering)
+    positions = PositionWriter(rescue.runner)
     hub = BoardHub(rescue.view, loop)
     projections = ProjectionRunner(rescue.store, ViewStore(rescue.settings.db))
     rescue.view.subscribe(projections.wake)

@@ -17,7 +17,7 @@ from rescue.bootstrap import Rescue
 from rescue.domain.errors import NotFound
 from rescue.domain.idempotency import Result
 from rescue.domain.ids import track_uuid
-from rescue.services.positions import PositionReport, PositionWriter, _Job
+from rescue.services.positions import Gathering, PositionReport, PositionWriter, _Job
 from tests.builders import line_network, load, open_app
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -36,6 +36,10 @@ def _held(writer: PositionWriter, monkeypatch: pytest.MonkeyPatch) -> tuple[thre
 
     monkeypatch.setattr(writer, "_append", held_append)
     return entered, release
+
+
+def _at(second: int) -> list[PositionReport]:
+    return [PositionReport(34.70, 113.60 + second / 1000, START + timedelta(seconds=second))]
 
 
 def _fixes(app: Rescue, van_id: str) -> int:
@@ -96,3 +100,38 @@ def test_event_loop_waiters_each_get_their_own_answer(
 
         assert asyncio.run(requests()) == Result({"accepted": 1})
         assert (_fixes(app, "V1"), _fixes(app, "V2")) == (2, 3)
+
+
+def test_a_busy_writer_waits_for_as_many_requests_as_it_last_answered(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_app(store_url) as app:
+        load(app, *line_network(2))
+        # A long longest wait: only the crowd coming back ends it in this test.
+        writer = PositionWriter(app.runner, Gathering(longest_s=30, step_s=0.001))
+        try:
+            sizes: list[int] = []
+            entered, release = _held(writer, monkeypatch)
+            held = writer._append
+
+            def counted(batch: list[_Job], read_back: bool) -> list[Result | Exception]:
+                sizes.append(len(batch))
+                return held(batch, read_back)
+
+            monkeypatch.setattr(writer, "_append", counted)
+            first = writer.enqueue("V1", _at(1))
+            assert entered.wait(10)
+            crowd = [writer.enqueue(van, _at(2)) for van in ("V1", "V2", "V2")]
+            release.set()
+            assert [f.result(30) for f in (first, *crowd)] == [Result({"accepted": 1})] * 4
+            assert sizes == [1, 3]
+            # The three answered are expected back: the first of them waits for the others.
+            back = writer.enqueue("V1", _at(3))
+            with pytest.raises(TimeoutError):
+                back.result(0.3)
+            rest = [writer.enqueue(van, _at(3)) for van in ("V2", "V1")]
+            assert [f.result(30) for f in (back, *rest)] == [Result({"accepted": 1})] * 3
+            assert sizes == [1, 3, 3]
+            assert (_fixes(app, "V1"), _fixes(app, "V2")) == (4, 3)
+        finally:
+            writer.close()

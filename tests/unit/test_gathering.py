@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from rescue.services.positions import LOCAL_STORE, SERVER_STORE, Gathering
+from rescue.services.positions import GATHERING, Gathering
 
 
 class Clock:
@@ -28,32 +28,48 @@ class Clock:
         self.now += seconds
 
 
-def gathered(gathering: Gathering, arrivals: Callable[[int], int]) -> Clock:
+def gathered(expected: int, arrivals: Callable[[int], int], queued: int = 1) -> Clock:
     jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
-    jobs.put(0)  # already queued behind the first when the writer starts to wait
+    for _ in range(queued):  # already queued behind the first when the writer starts to wait
+        jobs.put(0)
     clock = Clock(jobs, arrivals)
-    gathering.wait(jobs, sleep=clock.sleep, monotonic=clock.monotonic)
+    GATHERING.wait(jobs, expected, sleep=clock.sleep, monotonic=clock.monotonic)
     return clock
 
 
-def test_a_quiet_queue_ends_the_wait_after_one_step() -> None:
-    clock = gathered(LOCAL_STORE, lambda n: 0)
-    assert clock.sleeps == [LOCAL_STORE.quiet_s]
+def test_the_wait_ends_as_soon_as_the_last_crowd_is_back() -> None:
+    clock = gathered(expected=7, arrivals=lambda n: 2)
+    assert len(clock.sleeps) == 3  # 1 queued, then 3, 5, 7
+    assert clock.jobs.qsize() == 7
+    assert clock.now < GATHERING.longest_s
 
 
-def test_the_wait_goes_on_while_requests_keep_coming() -> None:
-    clock = gathered(LOCAL_STORE, lambda n: 2 if n < 3 else 0)
-    assert len(clock.sleeps) == 4  # three steps with newcomers, then a quiet one
-    assert clock.jobs.qsize() == 1 + 3 * 2
+def test_no_wait_when_the_crowd_is_already_queued() -> None:
+    clock = gathered(expected=3, arrivals=lambda n: 1, queued=5)
+    assert clock.sleeps == []
 
 
-def test_a_steady_stream_is_cut_at_the_longest_wait() -> None:
-    clock = gathered(LOCAL_STORE, lambda n: 1)
-    assert LOCAL_STORE.quiet_s is not None
-    assert clock.now == pytest.approx(LOCAL_STORE.longest_s)
-    assert len(clock.sleeps) == round(LOCAL_STORE.longest_s / LOCAL_STORE.quiet_s)
+def test_a_crowd_that_does_not_come_back_is_waited_for_at_most_the_longest() -> None:
+    clock = gathered(expected=30, arrivals=lambda n: 1 if n < 2 else 0)
+    assert clock.now == pytest.approx(GATHERING.longest_s)
+    assert len(clock.sleeps) == round(GATHERING.longest_s / GATHERING.step_s)
+    assert clock.jobs.qsize() == 3
 
 
-def test_a_fixed_gathering_always_waits_the_longest() -> None:
-    clock = gathered(SERVER_STORE, lambda n: 0)
-    assert clock.sleeps == [SERVER_STORE.longest_s]
+def test_the_queue_is_looked_at_every_step() -> None:
+    clock = gathered(expected=4, arrivals=lambda n: 1)
+    assert clock.sleeps == [GATHERING.step_s] * 3
+
+
+def test_a_gathering_of_its_own_keeps_its_own_limits() -> None:
+    jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
+    own = Gathering(longest_s=0.01, step_s=0.005)
+    slept: list[float] = []
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    own.wait(jobs, 1, sleep=sleep, monotonic=lambda: now[0])
+    assert slept == [0.005, 0.005]
