@@ -98,7 +98,7 @@ class Gathering:
 # alternating 8 s pairs against what it replaced (SQLite: stop after 0.25 ms without a
 # newcomer; PostgreSQL: a fixed 2 ms). SQLite: 9,124 fixes a second on average against
 # 8,415, each of three pairs faster. PostgreSQL: 5,802 against 5,290 over five pairs, each
-# faster, by 5 to 16%. The machine was idle 5% of the time instead of 15%: the writer no
+# faster, by 5 to 16%, the machine idle 5-7% of the time instead of 14-16%: the writer no
 # longer sleeps past the crowd's arrival, nor takes a batch before it is in.
 GATHERING = Gathering(longest_s=0.002, step_s=0.0002)
 
