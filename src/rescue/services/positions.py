@@ -32,10 +32,12 @@ sends its next report once its last is answered (a tracker app, a tablet
 working through its outbox), so the requests just answered are the ones on
 their way; the event loop is still reading them, and taking the batch before
 they are in splits one crowd over two transactions. A lone request (a
-tablet, a test) is written at once. A
-request awaited in an event loop (`stored`) is woken with the others of its
-loop by one call per transaction; a waiter that has gone (a closed socket, a
-cancelled task) is skipped, and its reports are stored all the same.
+tablet, a test) is written at once.
+
+A request awaited in an event loop (`stored`) is woken with the others of
+its loop by one call per transaction; a waiter that has gone (a closed
+socket, a cancelled task) is skipped, and its reports are stored all the
+same.
 """
 
 from __future__ import annotations
