@@ -37,6 +37,9 @@ from tests.support import free_port, sqlite_path_of, sqlite_url_for
 
 HQ = NETWORK.stations[0]
 REPAIR_VAN = NETWORK.vans[1].van_id
+# The writer below sends as fast as the server answers, one account per role: above the
+# accounts' default rate limit (100 a second) whenever the server answers quickly enough.
+UNLIMITED = {"rate_limit_per_s": "100000", "rate_limit_burst": "100000"}
 NAME, PHONE = "诸葛亮", "13511112222"
 
 
@@ -195,7 +198,7 @@ def test_a_backup_taken_while_writing_restores_a_verified_prefix(
 ) -> None:
     key = new_key()
     tokens = seed(Settings(db=store_url, cipher_key=key), NETWORK, USERS)
-    live = LiveServer(store_url, key, free_port(), tmp_path / "server.log").start()
+    live = LiveServer(store_url, key, free_port(), tmp_path / "server.log").start(**UNLIMITED)
     writer = Writer(live, tokens)
     backup_file = tmp_path / "backup" / "rescue.store.backup"
     try:
