@@ -129,6 +129,9 @@ def test_two_writers_on_the_same_vans_store_every_fix_once(store_url: str) -> No
             first: VanTrack | None = None
             for turn in range(6):
                 writer = writers[turn % 2]
+                # The other writer's last turn heard, which has no deadline: unheard, the
+                # batch collides and reads its tracks again (test_heard_fixes.py's case).
+                app.follower.catch_up()
                 if turn == 2:
                     first = writer._tracks["V1"]
                 for van_id in sent:

@@ -18,12 +18,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 from psycopg import sql
 
+from rescue.services.audit import verify
 from rescue.store.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
 from rescue.store.recorders import SubscribableSQLiteRecorder
 from tests.builders import open_app
@@ -197,3 +198,27 @@ def test_postgres_catch_up_read_probes_each_originator_by_its_key(postgres_url: 
         assert [(e.originator_id, e.originator_version) for e in found] == sorted(
             (o, version) for o, after in asked for version in range(after + 1, 101)
         )
+
+
+def test_a_refused_postgres_insert_stores_nothing_and_lets_go_of_the_events_table(
+    postgres_url: str,
+) -> None:
+    """An insert refused half-way (a version already stored) is rolled back: none of its
+    events is kept, the table's lock is released, and the chain goes on whole."""
+    with open_app(postgres_url) as app:
+        recorder: ChainedPostgresRecorder = app.store.recorder  # type: ignore[assignment]
+        track = uuid.uuid4()
+        recorder.insert_rows([(track.hex, 1, "topic", b"{}")])
+        with pytest.raises(IntegrityError):
+            recorder.insert_rows([(track.hex, 2, "topic", b"{}"), (track.hex, 1, "topic", b"{}")])
+
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("SET lock_timeout = '2s'")
+            with conn.transaction():  # waits for no one
+                conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(recorder.events))
+        assert [e.originator_version for e in recorder.select_events(track)] == [1]
+
+        (added,) = recorder.insert_rows([(track.hex, 2, "topic", b"{}")])
+        result = verify(recorder)
+    assert result.ok, result.problems[:3]
+    assert result.head is not None and result.head.notification_id == added
