@@ -15,11 +15,12 @@ import threading
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 from psycopg import sql
@@ -133,40 +134,69 @@ class TestChainedPostgresRecorder(ApplicationRecorderTestCase[Any]):
         pytest.skip("a timing print, not a check; measured by `rescue bench`")
 
 
+def _insert_twelve(recorder: Any) -> None:
+    originators = [uuid.uuid4() for _ in range(3)]
+    for version in range(1, 5):
+        recorder.insert_events(
+            [
+                StoredEvent(originator, version, f"topic-{n}", b'{"v": %d}' % version)
+                for n, originator in enumerate(originators)
+            ]
+        )
+
+
+def _reads_as_the_library(recorder: Any, library_class: Any) -> None:
+    """Each kind of read of the recorder's notifications gives what the library's gives."""
+
+    def library(*args: Any, **kwargs: Any) -> Any:
+        return library_class.select_notifications(recorder, *args, **kwargs)
+
+    asked: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        ((None, 100), {}),
+        ((0, 5), {}),
+        ((1, 5), {}),
+        ((4, 3), {"inclusive_of_start": False}),
+        ((12, 10), {"inclusive_of_start": False}),
+        ((13, 10), {}),
+        ((2, 100), {"stop": 7}),
+        ((1, 100), {"topics": ["topic-1"]}),
+    ]
+    for args, kwargs in asked:
+        ours = recorder.select_notifications(*args, **kwargs)
+        assert list(ours) == list(library(*args, **kwargs)), (args, kwargs)
+    everything = recorder.select_notifications(None, 100)
+    assert [n.id for n in everything] == list(range(1, 13))
+    assert all(isinstance(n.originator_id, uuid.UUID) for n in everything)
+
+
 def test_notifications_read_as_tuples_are_the_librarys(tmp_path: Path) -> None:
     """The SQLite recorders' own reading of notifications gives what the library's gives."""
     datastore = SQLiteDatastore(str(tmp_path / "log.db"))
     try:
         recorder = ChainedSQLiteRecorder(datastore)
         recorder.create_table()
-        originators = [uuid.uuid4() for _ in range(3)]
-        for version in range(1, 5):
-            recorder.insert_events(
-                [
-                    StoredEvent(originator, version, f"topic-{n}", b'{"v": %d}' % version)
-                    for n, originator in enumerate(originators)
-                ]
-            )
+        _insert_twelve(recorder)
+        _reads_as_the_library(recorder, SQLiteApplicationRecorder)
+    finally:
+        datastore.close()
 
-        def library(*args: Any, **kwargs: Any) -> Any:
-            return SQLiteApplicationRecorder.select_notifications(recorder, *args, **kwargs)
 
-        asked: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
-            ((None, 100), {}),
-            ((0, 5), {}),
-            ((1, 5), {}),
-            ((4, 3), {"inclusive_of_start": False}),
-            ((12, 10), {"inclusive_of_start": False}),
-            ((13, 10), {}),
-            ((2, 100), {"stop": 7}),
-            ((1, 100), {"topics": ["topic-1"]}),
-        ]
-        for args, kwargs in asked:
-            ours = recorder.select_notifications(*args, **kwargs)
-            assert list(ours) == list(library(*args, **kwargs)), (args, kwargs)
-        everything = recorder.select_notifications(None, 100)
-        assert [n.id for n in everything] == list(range(1, 13))
-        assert all(isinstance(n.originator_id, uuid.UUID) for n in everything)
+@pytest.mark.postgres
+def test_postgres_notifications_read_as_tuples_are_the_librarys(postgres_url: str) -> None:
+    """The PostgreSQL recorder's own reading of notifications gives what the library's gives."""
+    parts = urlsplit(postgres_url)
+    datastore = PostgresDatastore(
+        dbname=parts.path.lstrip("/"),
+        host=parts.hostname or "127.0.0.1",
+        port=str(parts.port),
+        user=parts.username or "rescue",
+        password=parts.password or "",
+    )
+    try:
+        recorder = ChainedPostgresRecorder(datastore)
+        recorder.create_table()
+        _insert_twelve(recorder)
+        _reads_as_the_library(recorder, PostgresApplicationRecorder)
     finally:
         datastore.close()
 

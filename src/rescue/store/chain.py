@@ -47,6 +47,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import (
     InterfaceError,
+    Notification,
     OperationalError,
     ProgrammingError,
     StoredEvent,
@@ -54,6 +55,7 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from rescue.store.env import APPLICATION_NAME
@@ -407,22 +409,40 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "SELECT last_id, substring(hashes from octet_length(hashes) - {1}) AS digest "
             "FROM {0} ORDER BY first_id DESC LIMIT 1"
         ).format(self.chain_table, DIGEST - 1)
-        self._begin_locked = SQL("; ").join(
-            [
-                SQL("BEGIN"),
-                *self.lock_table_statements,
-                SQL("NOTIFY {0}").format(Identifier(self.channel_name)),
-                select_last_link,
-            ]
+        # The statements of every write and every pull are rendered once, here: psycopg
+        # renders a composed statement again at each execution.
+        self._begin_locked = (
+            SQL("; ")
+            .join(
+                [
+                    SQL("BEGIN"),
+                    *self.lock_table_statements,
+                    SQL("NOTIFY {0}").format(Identifier(self.channel_name)),
+                    select_last_link,
+                ]
+            )
+            .as_bytes()
         )
-        self._insert_chain = SQL("INSERT INTO {0} VALUES (%s, %s, %s, %s, %s)").format(
-            self.chain_table
+        self._insert_chain = (
+            SQL("INSERT INTO {0} VALUES (%s, %s, %s, %s, %s)").format(self.chain_table).as_bytes()
         )
-        self._insert_columns = SQL(
-            "INSERT INTO {0} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
-            "RETURNING notification_id"
-        ).format(self.events)
+        self._insert_columns = (
+            SQL(
+                "INSERT INTO {0} (originator_id, originator_version, topic, state) "
+                "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
+                "RETURNING notification_id"
+            )
+            .format(self.events)
+            .as_bytes()
+        )
+        self._select_notifications_after = (
+            SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                "FROM {0} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+            )
+            .format(self.events)
+            .as_bytes()
+        )
         # Each originator's rows are read by one probe of the primary key. As a plain join,
         # the planner thinks a few ids match a large share of the table and hashes the whole
         # table instead: a sequential scan for every batch of GPS fixes, growing with the log
@@ -484,6 +504,50 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 )
             curs.execute(b"COMMIT")
         return ids
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """The library's notifications, read as plain tuples when no stop or topics narrow them.
+
+        Every server process reads every row of the log this way (its live
+        subscription), GPS fixes included: a statement rendered once, and rows
+        without a dictionary each.
+        """
+        if stop is not None or topics:
+            narrowed: Sequence[Notification] = super().select_notifications(
+                start, limit, stop, topics, inclusive_of_start=inclusive_of_start
+            )
+            return narrowed
+        after = start or 0
+        if inclusive_of_start:
+            after -= 1  # ids are whole numbers: from `start` on is after the one before
+        found: list[Notification] = self._notifications_after(after, limit)
+        return found
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _notifications_after(self, after: int, limit: int) -> list[Notification]:
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row) as curs,
+        ):
+            curs.execute(self._select_notifications_after, (after, limit), prepare=True)
+            return [
+                Notification(
+                    id=notification_id,
+                    originator_id=originator_id,
+                    originator_version=version,
+                    topic=topic,
+                    state=bytes(state),
+                )
+                for notification_id, originator_id, version, topic, state in curs.fetchall()
+            ]
 
     def insert_rows(self, rows: Sequence[EventRow]) -> Sequence[int]:
         """Inserts the rows in one transaction, as the library's stored events; returns ids."""
