@@ -59,7 +59,13 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from rescue.store.env import APPLICATION_NAME
-from rescue.store.recorders import EventRow, SubscribableSQLiteRecorder, event_rows, originator_key
+from rescue.store.recorders import (
+    EventRow,
+    SubscribableSQLiteRecorder,
+    event_rows,
+    originator_key,
+    whole_log_after,
+)
 
 # The chain of the project's own events table keeps the name it was first stored under;
 # any other events table in the same database (another application's) has its own.
@@ -520,14 +526,12 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         subscription), GPS fixes included: a statement rendered once, and rows
         without a dictionary each.
         """
-        if stop is not None or topics:
+        after = whole_log_after(start, stop, topics, inclusive_of_start)
+        if after is None:
             narrowed: Sequence[Notification] = super().select_notifications(
                 start, limit, stop, topics, inclusive_of_start=inclusive_of_start
             )
             return narrowed
-        after = start or 0
-        if inclusive_of_start:
-            after -= 1  # ids are whole numbers: from `start` on is after the one before
         found: list[Notification] = self._notifications_after(after, limit)
         return found
 

@@ -78,6 +78,20 @@ def _flat_pairs(versions: Sequence[tuple[UUID, int]]) -> list[str | int]:
     return flat
 
 
+def whole_log_after(
+    start: int | None, stop: int | None, topics: Sequence[str], inclusive_of_start: bool
+) -> int | None:
+    """Where a read of `select_notifications` starts (it reads the ids after this one) when
+    it reads the whole log in order, as every live subscription does; None when a stop or
+    topics narrow it, which the recorders leave to the library's read."""
+    if stop is not None or topics:
+        return None
+    after = start or 0
+    if inclusive_of_start:
+        after -= 1  # ids are whole numbers: from `start` on is after the one before
+    return after
+
+
 class SubscribableSQLiteRecorder(SQLiteApplicationRecorder):
     """Announces each commit to this process's subscriptions; reads many originators' new events."""
 
@@ -127,13 +141,11 @@ class SubscribableSQLiteRecorder(SQLiteApplicationRecorder):
         cost of the row itself; the same notifications are built here from tuples,
         with the originator ids made once each.
         """
-        if stop is not None or topics or self.datastore.originator_id_type != "uuid":
+        after = whole_log_after(start, stop, topics, inclusive_of_start)
+        if after is None or self.datastore.originator_id_type != "uuid":
             return super().select_notifications(
                 start, limit, stop, topics, inclusive_of_start=inclusive_of_start
             )
-        after = start or 0
-        if inclusive_of_start:
-            after -= 1  # ids are whole numbers: from `start` on is after the one before
         return [
             Notification(
                 id=notification_id,
