@@ -10,17 +10,23 @@ crew's token and several bodies per van:
 * ten fixes per request: the same with a list of ten reports;
 * a read: `GET /api/vans/{id}`, authenticated.
 
-Each runs for a warm-up, then for the measured window on each store's server;
-right after, the same requests go to the bare routes of rescue.bench.bare_http (same paths, same
-uvicorn, the body parsed as JSON, no token, no store) in as many processes
-as `rescue serve` runs (one per core unless told otherwise). wrk shares the
-machine's cores with the servers; its latency is from send to the whole
-answer, a new request sent on each answer.
+Each path runs on each store's server and on the bare routes of
+rescue.bench.bare_http (same paths, same uvicorn, the body parsed as JSON, no
+token, no store) in as many processes as `rescue serve` runs (one per core
+unless told otherwise): a warm-up on each, then the measured time in
+`WINDOWS` windows, the servers taking turns window by window (the order
+reversed each time). A machine whose speed drifts over a minute (a shared
+virtual machine: the same loop of pure CPU work here takes 0.36-0.60 s from
+one run to the next) then weighs on every side alike, where one long window
+each put the baseline up to half a minute away from the figure it divides.
+wrk shares the machine's cores with the servers; its latency is from send to
+the whole answer, a new request sent on each answer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +41,7 @@ from rescue.api.workers import serve_workers
 from rescue.bench.live import Fleet, rescue_server, seed_fleet
 from rescue.bench.processes import cpu_seconds, serving
 from rescue.bench.stores import SQLITE, BenchStore
-from rescue.bench.wrk import Load, Request, run_wrk
+from rescue.bench.wrk import Load, Request, combined, run_wrk
 from rescue.store.privacy import new_key
 
 __all__ = ["PATHS", "Scenario", "bench_http", "scenarios"]
@@ -45,6 +51,8 @@ CONNECTIONS = 64
 # The scenarios, in the order they run on each server.
 PATHS = ("one_fix", "ten_fixes", "van_read")
 BODIES_PER_VAN = 4
+# The measured time of each path on each server, in this many turns.
+WINDOWS = 3
 
 
 @dataclass(frozen=True)
@@ -109,17 +117,54 @@ def bare_http_server(workers: int = 1) -> Iterator[tuple[int, int]]:
 @dataclass(frozen=True)
 class Measured:
     load: Load
-    cpu_s: float  # the server's CPU time in the measured window
+    cpu_s: float  # the server's CPU time in the measured windows
 
 
-def _measure(
-    port: int, pid: int, scenario: Scenario, folder: Path, seconds: float, warmup_s: float
-) -> Measured:
-    url = f"http://127.0.0.1:{port}"
-    run_wrk(url, scenario.requests, folder, connections=CONNECTIONS, seconds=warmup_s)
-    cpu0 = cpu_seconds(pid)
-    load = run_wrk(url, scenario.requests, folder, connections=CONNECTIONS, seconds=seconds)
-    return Measured(load, cpu_seconds(pid) - cpu0)
+@dataclass(frozen=True)
+class Side:
+    """One server under one path's load: where it listens, its pid, the requests sent to it."""
+
+    port: int
+    pid: int
+    scenario: Scenario
+    folder: Path
+
+    def run(self, seconds: float) -> tuple[Load, float]:
+        """wrk for `seconds`: what it measured, and the server's CPU time meanwhile."""
+        cpu0 = cpu_seconds(self.pid)
+        load = run_wrk(
+            f"http://127.0.0.1:{self.port}",
+            self.scenario.requests,
+            self.folder,
+            connections=CONNECTIONS,
+            seconds=seconds,
+        )
+        return load, cpu_seconds(self.pid) - cpu0
+
+
+def window_seconds(seconds: float, windows: int = WINDOWS) -> int:
+    """One window's length: `seconds` shared out, rounded up to whole seconds as wrk counts."""
+    return max(1, math.ceil(seconds / windows))
+
+
+def measured_in_turns(
+    sides: Sequence[Side], seconds: float, warmup_s: float, windows: int = WINDOWS
+) -> list[Measured]:
+    """Each side warmed up, then `seconds` of load in `windows` windows (`window_seconds`),
+    the sides taking turns, the order reversed each window so none always follows the same
+    other; each side's windows combined (rescue.bench.wrk.combined)."""
+    for side in sides:
+        side.run(warmup_s)
+    window_s = window_seconds(seconds, windows)
+    runs: list[list[tuple[Load, float]]] = [[] for _ in sides]
+    for window in range(windows):
+        order = range(len(sides)) if window % 2 == 0 else reversed(range(len(sides)))
+        for i in order:
+            runs[i].append(sides[i].run(window_s))
+    return [
+        Measured(combined([load for load, _ in taken]), sum(cpu for _, cpu in taken))
+        for taken in runs
+    ]
 
 
 def _summary(scenario: Scenario, m: Measured) -> dict[str, Any]:
@@ -177,19 +222,23 @@ def bench_http(
         ours: dict[str, dict[str, Measured]] = {name: {} for name in served}
         bare: dict[str, Measured] = {}
         # Every server is up throughout (an idle `rescue serve` takes well under 1% of a
-        # core) and they take turns path by path, so all see the machine in the same state.
+        # core) and they take turns window by window, so all see the machine in the same state.
         for n, path in enumerate(PATHS):
-            for name, (at, chosen) in served.items():
-                ours[name][path] = _measure(*at, chosen[n], folder / "ours", seconds, warmup_s)
-                advance()
+            sides = [Side(*at, chosen[n], folder / "ours") for at, chosen in served.values()]
             # The bare routes ignore the token: the first store's requests will do.
-            bare[path] = _measure(*bare_at, first[n], folder / "bare", seconds, warmup_s)
-            advance()
+            sides.append(Side(*bare_at, first[n], folder / "bare"))
+            *by_store, bare[path] = measured_in_turns(sides, seconds, warmup_s)
+            for name, measured in zip(served, by_store, strict=True):
+                ours[name][path] = measured
+            for _ in sides:
+                advance()
     return {
         name: {
             "vans": vans,
             "connections": CONNECTIONS,
             "seconds": seconds,
+            "windows": WINDOWS,
+            "window_s": window_seconds(seconds),
             "warmup_s": warmup_s,
             "server_processes": processes,
             "store": name,

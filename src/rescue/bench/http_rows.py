@@ -47,10 +47,11 @@ def _store_rows(result: dict[str, Any], suffix: str) -> list[Row]:
     from rescue.bench.http_paths import PATHS
 
     setup = (
-        f"{result['connections']} connections for {result['seconds']:g} s after "
-        f"{result['warmup_s']:g} s of warm-up, {result['vans']:,} vans and tokens in turn, wrk "
-        "on the same cores; baseline: bare FastAPI route on the same uvicorn parsing the same "
-        f"body, {result['server_processes']} server process(es) each"
+        f"{result['connections']} connections for {result['windows']} x "
+        f"{result['window_s']:g} s after {result['warmup_s']:g} s of warm-up, the servers taking "
+        f"turns window by window, {result['vans']:,} vans and tokens in turn, wrk on the same "
+        "cores; baseline: bare FastAPI route on the same uvicorn parsing the same body, "
+        f"{result['server_processes']} server process(es) each; p99: the highest window's"
     )
     one, ten, read = (result[name] for name in PATHS)
     return [

@@ -12,12 +12,13 @@ line this module parses.
 from __future__ import annotations
 
 import shutil
+import statistics
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["INSTALL_HINT", "Load", "Request", "run_wrk", "wrk_command"]
+__all__ = ["INSTALL_HINT", "Load", "Request", "combined", "run_wrk", "wrk_command"]
 
 INSTALL_HINT = "`wrk` is not installed (Debian: apt-get install wrk)"
 _RESULT = "WRK-RESULT"
@@ -97,6 +98,22 @@ class Load:
     @property
     def errors(self) -> int:
         return self.socket_errors + self.status_errors
+
+
+def combined(windows: Sequence[Load]) -> Load:
+    """Several windows of one load as one figure: counts and time summed, the middle p50, the
+    highest p99 (wrk reports percentiles, not the latencies behind them, so the windows' p99s
+    cannot be merged exactly; the highest never flatters)."""
+    if not windows:
+        raise ValueError("no window to combine")
+    return Load(
+        requests=sum(w.requests for w in windows),
+        seconds=sum(w.seconds for w in windows),
+        socket_errors=sum(w.socket_errors for w in windows),
+        status_errors=sum(w.status_errors for w in windows),
+        p50_ms=statistics.median(w.p50_ms for w in windows),
+        p99_ms=max(w.p99_ms for w in windows),
+    )
 
 
 def wrk_command() -> str | None:
