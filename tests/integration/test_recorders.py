@@ -252,3 +252,54 @@ def test_a_refused_postgres_insert_stores_nothing_and_lets_go_of_the_events_tabl
         result = verify(recorder)
     assert result.ok, result.problems[:3]
     assert result.head is not None and result.head.notification_id == added
+
+
+def test_postgres_inserts_take_consecutive_ids_under_the_lock_and_never_reuse_a_refused_ones(
+    postgres_url: str,
+) -> None:
+    """Each insert takes its ids from the table's sequence under the table lock: writers
+    in parallel each get a consecutive run, stored as returned, the runs never overlap,
+    and the ids of a refused insert are not handed out again (as the library's own)."""
+    with open_app(postgres_url) as app:
+        recorder: ChainedPostgresRecorder = app.store.recorder  # type: ignore[assignment]
+        runs: list[list[int]] = []
+        failures: list[BaseException] = []
+
+        def write(writer: int) -> None:
+            try:
+                for _ in range(15):
+                    track = uuid.uuid4().hex
+                    rows = [(track, v, "topic", b'{"w": %d}' % writer) for v in range(1, 4)]
+                    runs.append(list(recorder.insert_rows(rows)))
+            except BaseException as error:  # reported below, not lost in the thread
+                failures.append(error)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures, failures
+        assert len(runs) == 60
+        for ids in runs:
+            assert ids == list(range(ids[0], ids[0] + 3))
+        taken = sorted(i for ids in runs for i in ids)
+        assert len(set(taken)) == len(taken) == 180
+
+        stored = {
+            n.id: (n.originator_id.hex, n.originator_version)
+            for n in recorder.select_notifications(start=taken[0], limit=1000)
+        }
+        assert sorted(stored) == taken
+        for ids in runs:  # each run is one track's versions 1..3, in order
+            tracks = {stored[i][0] for i in ids}
+            assert len(tracks) == 1 and [stored[i][1] for i in ids] == [1, 2, 3]
+
+        track = uuid.uuid4()
+        with pytest.raises(IntegrityError):
+            recorder.insert_rows([(track.hex, 1, "topic", b"{}"), (track.hex, 1, "topic", b"{}")])
+        (after_refusal,) = recorder.insert_rows([(track.hex, 1, "topic", b"{}")])
+        assert after_refusal == taken[-1] + 3  # the refused insert's two ids stay unused
+        result = verify(recorder)
+    assert result.ok, result.problems[:3]
+    assert result.head is not None and result.head.notification_id == after_refusal
