@@ -15,11 +15,10 @@ import threading
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
@@ -27,6 +26,7 @@ from psycopg import sql
 
 from rescue.services.audit import verify
 from rescue.store.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
+from rescue.store.env import store_environment
 from rescue.store.recorders import SubscribableSQLiteRecorder
 from tests.builders import open_app
 
@@ -184,21 +184,15 @@ def test_notifications_read_as_tuples_are_the_librarys(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_postgres_notifications_read_as_tuples_are_the_librarys(postgres_url: str) -> None:
     """The PostgreSQL recorder's own reading of notifications gives what the library's gives."""
-    parts = urlsplit(postgres_url)
-    datastore = PostgresDatastore(
-        dbname=parts.path.lstrip("/"),
-        host=parts.hostname or "127.0.0.1",
-        port=str(parts.port),
-        user=parts.username or "rescue",
-        password=parts.password or "",
-    )
+    # The store's recorder as the application builds it from the URL (tables created).
+    factory = InfrastructureFactory.construct(store_environment(postgres_url))
     try:
-        recorder = ChainedPostgresRecorder(datastore)
-        recorder.create_table()
+        recorder = factory.application_recorder()
+        assert isinstance(recorder, ChainedPostgresRecorder)
         _insert_twelve(recorder)
         _reads_as_the_library(recorder, PostgresApplicationRecorder)
     finally:
-        datastore.close()
+        factory.close()
 
 
 @pytest.mark.postgres

@@ -407,12 +407,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         # The batch's ids, taken from the table's sequence under the lock (every insert takes
         # the lock first, so no other id can be taken in between): `%d` is the batch's size.
         # The chain row can then be made before the insert, and go with it.
-        quoted_table = '"{}"."{}"'.format(
-            *(name.replace('"', '""') for name in (datastore.schema, self.events_table_name))
-        )
-        sequence = SQL("pg_get_serial_sequence({0}, 'notification_id')").format(
-            Literal(quoted_table)
-        )
+        table_name = Identifier(datastore.schema, self.events_table_name).as_string()
+        sequence = SQL("pg_get_serial_sequence({0}, 'notification_id')").format(Literal(table_name))
         self._reserve_ids = (
             SQL("; SELECT setval({0}, nextval({0}) + %d - 1)").format(sequence).as_bytes()
         )
