@@ -412,7 +412,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         self._reserve_ids = (
             SQL("; SELECT setval({0}, nextval({0}) + %d - 1)").format(sequence).as_bytes()
         )
-        # The events, as four arrays in binary, and their chain row, in one statement.
+        # The events, as arrays in binary, and their chain row, in one statement.
         self._insert_with_chain = (
             SQL(
                 "WITH inserted AS (INSERT INTO {0} "
@@ -446,11 +446,24 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "ORDER BY e.originator_id, e.originator_version"
         ).format(self.events)
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """Inserts the events and their chain row in one transaction; returns their ids.
+        """Inserts the events and their chain row in one transaction; returns their ids."""
+        if not stored_events:
+            return None
+        originators = [e.originator_id for e in stored_events]
+        ids: list[int] = self._insert_rows(event_rows(stored_events), originators)
+        return ids
+
+    def insert_rows(self, rows: Sequence[EventRow]) -> Sequence[int]:
+        """Inserts the rows and their chain row in one transaction; returns their ids."""
+        return self._insert_rows(rows, [UUID(row[0]) for row in rows]) if rows else []
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert_rows(self, rows: Sequence[EventRow], originators: Sequence[UUID]) -> list[int]:
+        """Inserts the rows (a batch of GPS fixes, or events) and their chain row; `originators`
+        are the rows' originator ids as UUIDs, which psycopg sends in binary.
 
         The library's order, under its table lock and with its notification (see
         `_begin_locked`), in two round trips, where the library's pipeline sends its
@@ -465,9 +478,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         composite type, whose text form psycopg builds byte by byte in Python.
         Retried as the library's is.
         """
-        if not stored_events:
-            return None
-        count = len(stored_events)
+        count = len(rows)
         # On any error the connection's context (the pool's) rolls the transaction back.
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             # One simple-protocol query: begin, lock, notify, read the chain's last link
@@ -487,7 +498,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             first_id = last_id - count + 1
             ids = list(range(first_id, last_id + 1))
             prev_id, previous = (int(link[0]), bytes(link[1])) if link else (0, GENESIS)
-            chain = chain_row(first_id, prev_id, previous, event_rows(stored_events))
+            chain = chain_row(first_id, prev_id, previous, rows)
             # The insert and COMMIT in one round trip (a pipeline of two statements and one
             # sync). If the insert is refused, the COMMIT is skipped and the error raised.
             with conn.pipeline():
@@ -495,10 +506,10 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                     self._insert_with_chain,
                     (
                         ids,
-                        [e.originator_id for e in stored_events],
-                        [e.originator_version for e in stored_events],
-                        [e.topic for e in stored_events],
-                        [e.state for e in stored_events],
+                        originators,
+                        [row[1] for row in rows],
+                        [row[2] for row in rows],
+                        [row[3] for row in rows],
                         chain.first_id,
                         chain.last_id,
                         chain.prev_id,
@@ -551,11 +562,6 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 )
                 for notification_id, originator_id, version, topic, state in curs.fetchall()
             ]
-
-    def insert_rows(self, rows: Sequence[EventRow]) -> Sequence[int]:
-        """Inserts the rows in one transaction, as the library's stored events; returns ids."""
-        stored = [StoredEvent(UUID(o), version, topic, state) for o, version, topic, state in rows]
-        return self.insert_events(stored) or []
 
     def select_after(self, versions: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
         """The events of each originator after its given version (see RowRecorder)."""
