@@ -88,6 +88,13 @@ def test_bench_quick_on_postgresql_adds_its_rows_against_the_same_baselines(
         if metric.startswith(("HTTP ingest", "authenticated GET", "position to board")):
             # Both stores' servers are measured against one run of the bare server.
             assert pg["baseline"] == sqlite["baseline"], (sqlite, pg)
+    # The database's own processes share the cores: their CPU a fix is measured and shown.
+    one_fix = [m for m in on_pg if m.startswith("HTTP ingest") and "1 fix per request" in m]
+    ingest = on_pg[next(m for m in one_fix if " p99" not in m)]
+    assert ingest["details"]["one_fix"]["ours"]["database_cpu_us_per_request"] > 0, ingest
+    assert "the database's processes" in ingest["note"], ingest["note"]
+    ingest_sqlite = rows[next(m for m in one_fix if " p99" not in m)]
+    assert "database_cpu_us_per_request" not in ingest_sqlite["details"]["one_fix"]["ours"]
     read = rows["authenticated GET /api/vans/{id} (PostgreSQL)"]["details"]
     assert read["store"] == "PostgreSQL"
     for path in read.values():

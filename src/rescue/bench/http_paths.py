@@ -20,7 +20,9 @@ virtual machine: the same loop of pure CPU work here takes 0.36-0.60 s from
 one run to the next) then weighs on every side alike, where one long window
 each put the baseline up to half a minute away from the figure it divides.
 wrk shares the machine's cores with the servers; its latency is from send to
-the whole answer, a new request sent on each answer.
+the whole answer, a new request sent on each answer. On a PostgreSQL server
+on the same machine, the database's own processes' CPU is measured as well
+(rescue.bench.database_cpu): they share the cores too.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 import orjson
 
 from rescue.api.workers import serve_workers
+from rescue.bench.database_cpu import BackendClock, used_between
 from rescue.bench.live import Fleet, rescue_server, seed_fleet
 from rescue.bench.processes import cpu_seconds, serving
 from rescue.bench.stores import SQLITE, BenchStore
@@ -118,19 +121,33 @@ def bare_http_server(workers: int = 1) -> Iterator[tuple[int, int]]:
 class Measured:
     load: Load
     cpu_s: float  # the server's CPU time in the measured windows
+    # The database's own processes' CPU time meanwhile (PostgreSQL on this machine), else None.
+    database_cpu_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one side's run measured: wrk's figures, the server's CPU, the database's."""
+
+    load: Load
+    cpu_s: float
+    database_cpu_s: float | None = None
 
 
 @dataclass(frozen=True)
 class Side:
-    """One server under one path's load: where it listens, its pid, the requests sent to it."""
+    """One server under one path's load: where it listens, its pid, the requests sent to it,
+    and the clock of its database's processes when they can be read."""
 
     port: int
     pid: int
     scenario: Scenario
     folder: Path
+    database: BackendClock | None = None
 
-    def run(self, seconds: float) -> tuple[Load, float]:
-        """wrk for `seconds`: what it measured, and the server's CPU time meanwhile."""
+    def run(self, seconds: float) -> Window:
+        """wrk for `seconds`: what it measured, and the CPU time used meanwhile."""
+        backends = self.database.read() if self.database else None
         cpu0 = cpu_seconds(self.pid)
         load = run_wrk(
             f"http://127.0.0.1:{self.port}",
@@ -139,7 +156,10 @@ class Side:
             connections=CONNECTIONS,
             seconds=seconds,
         )
-        return load, cpu_seconds(self.pid) - cpu0
+        cpu = cpu_seconds(self.pid) - cpu0
+        if self.database is None or backends is None:
+            return Window(load, cpu)
+        return Window(load, cpu, used_between(backends, self.database.read()))
 
 
 def window_seconds(seconds: float, windows: int = WINDOWS) -> int:
@@ -152,19 +172,25 @@ def measured_in_turns(
 ) -> list[Measured]:
     """Each side warmed up, then `seconds` of load in `windows` windows (`window_seconds`),
     the sides taking turns, the order reversed each window so none always follows the same
-    other; each side's windows combined (rescue.bench.wrk.combined)."""
+    other; each side's windows combined, their percentiles merged (rescue.bench.wrk.combined)."""
     for side in sides:
         side.run(warmup_s)
     window_s = window_seconds(seconds, windows)
-    runs: list[list[tuple[Load, float]]] = [[] for _ in sides]
+    runs: list[list[Window]] = [[] for _ in sides]
     for window in range(windows):
         order = range(len(sides)) if window % 2 == 0 else reversed(range(len(sides)))
         for i in order:
             runs[i].append(sides[i].run(window_s))
-    return [
-        Measured(combined([load for load, _ in taken]), sum(cpu for _, cpu in taken))
-        for taken in runs
-    ]
+    return [_measured(taken) for taken in runs]
+
+
+def _measured(windows: Sequence[Window]) -> Measured:
+    database = [w.database_cpu_s for w in windows]
+    return Measured(
+        combined([w.load for w in windows]),
+        sum(w.cpu_s for w in windows),
+        None if None in database else sum(d for d in database if d is not None),
+    )
 
 
 def _summary(scenario: Scenario, m: Measured) -> dict[str, Any]:
@@ -182,6 +208,16 @@ def _summary(scenario: Scenario, m: Measured) -> dict[str, Any]:
         "socket_errors": load.socket_errors,
         "server_cpu_s": round(m.cpu_s, 2),
         "server_cpu_us_per_request": round(m.cpu_s / max(1, load.requests) * 1e6, 1),
+        **(
+            {}
+            if m.database_cpu_s is None
+            else {
+                "database_cpu_s": round(m.database_cpu_s, 2),
+                "database_cpu_us_per_request": round(
+                    m.database_cpu_s / max(1, load.requests) * 1e6, 1
+                ),
+            }
+        ),
     }
 
 
@@ -208,7 +244,7 @@ def bench_http(
         folder = Path(scratch)
         key = new_key()
         start = datetime.now(UTC) - timedelta(hours=1)
-        served: dict[str, tuple[tuple[int, int], list[Scenario]]] = {}
+        served: dict[str, tuple[tuple[int, int], list[Scenario], BackendClock | None]] = {}
         for store in stores:
             (folder / store.name).mkdir()
             db = up.enter_context(store.fresh(folder / store.name))
@@ -216,6 +252,7 @@ def bench_http(
             served[store.name] = (
                 up.enter_context(rescue_server(db, key, workers=processes)),
                 chosen,
+                BackendClock.for_store(db),
             )
         bare_at = up.enter_context(bare_http_server(processes))
         first = next(iter(served.values()))[1]
@@ -224,7 +261,10 @@ def bench_http(
         # Every server is up throughout (an idle `rescue serve` takes well under 1% of a
         # core) and they take turns window by window, so all see the machine in the same state.
         for n, path in enumerate(PATHS):
-            sides = [Side(*at, chosen[n], folder / "ours") for at, chosen in served.values()]
+            sides = [
+                Side(*at, chosen[n], folder / "ours", database)
+                for at, chosen, database in served.values()
+            ]
             # The bare routes ignore the token: the first store's requests will do.
             sides.append(Side(*bare_at, first[n], folder / "bare"))
             *by_store, bare[path] = measured_in_turns(sides, seconds, warmup_s)

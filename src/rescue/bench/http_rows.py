@@ -51,7 +51,8 @@ def _store_rows(result: dict[str, Any], suffix: str) -> list[Row]:
         f"{result['window_s']:g} s after {result['warmup_s']:g} s of warm-up, the servers taking "
         f"turns window by window, {result['vans']:,} vans and tokens in turn, wrk on the same "
         "cores; baseline: bare FastAPI route on the same uvicorn parsing the same body, "
-        f"{result['server_processes']} server process(es) each; p99: the highest window's"
+        f"{result['server_processes']} server process(es) each; p99 of all the windows' "
+        "requests together"
     )
     one, ten, read = (result[name] for name in PATHS)
     return [
@@ -62,7 +63,7 @@ def _store_rows(result: dict[str, Any], suffix: str) -> list[Row]:
             baseline=one["bare"]["positions_per_s"],
             ratio=_rate_ratio(one),
             goal=Goal.of(Cond("ratio", ">=", 0.5)),
-            note=f"{_latencies(one)}; {setup}",
+            note=f"{_latencies(one)}; {_cpu(one)}; {setup}",
             extra=result,
         ),
         Row(
@@ -114,6 +115,18 @@ def _latencies(paths: dict[str, Any]) -> str:
     return (
         f"p50 {ours['p50_ms']:g} ms, p99 {ours['p99_ms']:g} ms (bare {bare['p50_ms']:g} / "
         f"{bare['p99_ms']:g} ms){failed}"
+    )
+
+
+def _cpu(paths: dict[str, Any]) -> str:
+    """CPU a request on each side; on a PostgreSQL server on this machine, its processes' too
+    (they share the cores with the server, wrk and the baseline)."""
+    ours, bare = paths["ours"], paths["bare"]
+    database = ours.get("database_cpu_us_per_request")
+    spent = f", the database's processes {database:g} µs" if database is not None else ""
+    return (
+        f"CPU a request: server {ours['server_cpu_us_per_request']:g} µs{spent} "
+        f"(bare {bare['server_cpu_us_per_request']:g} µs)"
     )
 
 

@@ -61,7 +61,8 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-def _own_cpu_seconds(pid: int) -> float:
+def own_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) of one process, without its children; 0 once it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:  # gone since it was listed
@@ -71,7 +72,7 @@ def _own_cpu_seconds(pid: int) -> float:
 
 def cpu_seconds(pid: int) -> float:
     """CPU time of a process and of its descendants still running (a server's workers)."""
-    total = _own_cpu_seconds(pid)
+    total = own_cpu_seconds(pid)
     for child in _children(pid):
         total += cpu_seconds(child)
     return total
