@@ -24,6 +24,7 @@ from eventsourcing.persistence import StoredEvent
 
 from rescue.projections.models import MODELS, ReadModels
 from rescue.projections.storage import PositionMoved, ViewStore
+from rescue.store.chain import ChainedPostgresRecorder
 from rescue.store.codec import POSITION_TOPICS, position_fixes
 from rescue.store.leader import Leadership
 from rescue.store.recorders import SubscribableSQLiteRecorder
@@ -55,11 +56,11 @@ def predates_scores(models: ReadModels) -> bool:
 def read_page(app: Application[Any], after: int, limit: int) -> Sequence[Sequence[Any]]:
     """(notification id, originator id as hex, version, topic, state) of the next page.
 
-    On SQLite the rows are read as stored, as plain tuples (`rows_after`): GPS
-    rows, most of the log, need only the hex id to find their van.
+    The store's recorders read them as plain tuples (`rows_after`): GPS rows,
+    most of the log, need only the hex id to find their van.
     """
     recorder = app.recorder
-    if isinstance(recorder, SubscribableSQLiteRecorder):
+    if isinstance(recorder, SubscribableSQLiteRecorder | ChainedPostgresRecorder):
         return recorder.rows_after(after, limit)
     return [
         (n.id, UUID(str(n.originator_id)).hex, n.originator_version, n.topic, n.state)

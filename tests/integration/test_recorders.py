@@ -167,6 +167,12 @@ def _reads_as_the_library(recorder: Any, library_class: Any) -> None:
     everything = recorder.select_notifications(None, 100)
     assert [n.id for n in everything] == list(range(1, 13))
     assert all(isinstance(n.originator_id, uuid.UUID) for n in everything)
+    # The read models' rows: the same notifications, after a position, the id as hex digits.
+    for after, limit in ((0, 100), (0, 5), (4, 3), (11, 10), (12, 10)):
+        assert recorder.rows_after(after, limit) == [
+            (n.id, n.originator_id.hex, n.originator_version, n.topic, n.state)
+            for n in library(after + 1, limit)
+        ], (after, limit)
 
 
 def test_notifications_read_as_tuples_are_the_librarys(tmp_path: Path) -> None:

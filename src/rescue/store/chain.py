@@ -563,6 +563,22 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 for notification_id, originator_id, version, topic, state in curs.fetchall()
             ]
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def rows_after(self, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
+        """Up to `limit` rows of the log after position `after`, in order, as the SQLite
+        recorder's `rows_after` gives them: (notification id, originator id as 32 hex digits,
+        version, topic, state), for the read models, which need only the hex id of a GPS
+        fix's van and would otherwise make a notification of every row and its id's text."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row) as curs,
+        ):
+            curs.execute(self._select_notifications_after, (after, limit), prepare=True)
+            return [
+                (notification_id, originator_id.hex, version, topic, bytes(state))
+                for notification_id, originator_id, version, topic, state in curs.fetchall()
+            ]
+
     def select_after(self, versions: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
         """The events of each originator after its given version (see RowRecorder)."""
         if not versions:
