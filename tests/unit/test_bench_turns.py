@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rescue.bench.database_cpu import BackendClock, used_between
-from rescue.bench.http_paths import Scenario, Side, Window, measured_in_turns, window_seconds
+from rescue.bench.http_paths import Measured, Scenario, Side, measured_in_turns, window_seconds
 from rescue.bench.wrk import Load, combined, merged_percentile
 
 # The percents at which the wrk script prints its quantile function.
@@ -92,10 +92,10 @@ class _Recorded(Side):
 
     runs: list[tuple[int, float]] = field(default_factory=list)
 
-    def run(self, seconds: float) -> Window:
+    def run(self, seconds: float) -> Measured:
         self.runs.append((self.port, seconds))
         database = 0.25 if self.port == 2 else None  # only side 2 has a database to read
-        return Window(_window([1_000 * self.port] * (100 * self.port), seconds), 0.5, database)
+        return Measured(_window([1_000 * self.port] * (100 * self.port), seconds), 0.5, database)
 
 
 def test_sides_warm_up_then_take_turns_in_reversed_order_each_window() -> None:

@@ -119,18 +119,11 @@ def bare_http_server(workers: int = 1) -> Iterator[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class Measured:
+    """What one side's run, or its windows together, measured."""
+
     load: Load
-    cpu_s: float  # the server's CPU time in the measured windows
+    cpu_s: float  # the server's CPU time meanwhile
     # The database's own processes' CPU time meanwhile (PostgreSQL on this machine), else None.
-    database_cpu_s: float | None = None
-
-
-@dataclass(frozen=True)
-class Window:
-    """What one side's run measured: wrk's figures, the server's CPU, the database's."""
-
-    load: Load
-    cpu_s: float
     database_cpu_s: float | None = None
 
 
@@ -145,9 +138,9 @@ class Side:
     folder: Path
     database: BackendClock | None = None
 
-    def run(self, seconds: float) -> Window:
+    def run(self, seconds: float) -> Measured:
         """wrk for `seconds`: what it measured, and the CPU time used meanwhile."""
-        backends = self.database.read() if self.database else None
+        backends = self.database.read() if self.database else {}
         cpu0 = cpu_seconds(self.pid)
         load = run_wrk(
             f"http://127.0.0.1:{self.port}",
@@ -157,9 +150,9 @@ class Side:
             seconds=seconds,
         )
         cpu = cpu_seconds(self.pid) - cpu0
-        if self.database is None or backends is None:
-            return Window(load, cpu)
-        return Window(load, cpu, used_between(backends, self.database.read()))
+        if self.database is None:
+            return Measured(load, cpu)
+        return Measured(load, cpu, used_between(backends, self.database.read()))
 
 
 def window_seconds(seconds: float, windows: int = WINDOWS) -> int:
@@ -176,15 +169,15 @@ def measured_in_turns(
     for side in sides:
         side.run(warmup_s)
     window_s = window_seconds(seconds, windows)
-    runs: list[list[Window]] = [[] for _ in sides]
+    runs: list[list[Measured]] = [[] for _ in sides]
     for window in range(windows):
         order = range(len(sides)) if window % 2 == 0 else reversed(range(len(sides)))
         for i in order:
             runs[i].append(sides[i].run(window_s))
-    return [_measured(taken) for taken in runs]
+    return [_together(taken) for taken in runs]
 
 
-def _measured(windows: Sequence[Window]) -> Measured:
+def _together(windows: Sequence[Measured]) -> Measured:
     database = [w.database_cpu_s for w in windows]
     return Measured(
         combined([w.load for w in windows]),
@@ -197,7 +190,7 @@ def _summary(scenario: Scenario, m: Measured) -> dict[str, Any]:
     load = m.load
     answered = load.requests - load.status_errors  # answered with a 2xx or 3xx
     per_s = answered / load.seconds if load.seconds > 0 else 0.0
-    return {
+    summary: dict[str, Any] = {
         "requests": load.requests,
         "seconds": round(load.seconds, 2),
         "requests_per_s": round(per_s, 1),
@@ -208,17 +201,13 @@ def _summary(scenario: Scenario, m: Measured) -> dict[str, Any]:
         "socket_errors": load.socket_errors,
         "server_cpu_s": round(m.cpu_s, 2),
         "server_cpu_us_per_request": round(m.cpu_s / max(1, load.requests) * 1e6, 1),
-        **(
-            {}
-            if m.database_cpu_s is None
-            else {
-                "database_cpu_s": round(m.database_cpu_s, 2),
-                "database_cpu_us_per_request": round(
-                    m.database_cpu_s / max(1, load.requests) * 1e6, 1
-                ),
-            }
-        ),
     }
+    if m.database_cpu_s is not None:
+        summary["database_cpu_s"] = round(m.database_cpu_s, 2)
+        summary["database_cpu_us_per_request"] = round(
+            m.database_cpu_s / max(1, load.requests) * 1e6, 1
+        )
+    return summary
 
 
 def bench_http(

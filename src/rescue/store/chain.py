@@ -545,39 +545,41 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         found: list[Notification] = self._notifications_after(after, limit)
         return found
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _notifications_after(self, after: int, limit: int) -> list[Notification]:
-        with (
-            self.datastore.get_connection() as conn,
-            conn.cursor(row_factory=tuple_row) as curs,
-        ):
-            curs.execute(self._select_notifications_after, (after, limit), prepare=True)
-            return [
-                Notification(
-                    id=notification_id,
-                    originator_id=originator_id,
-                    originator_version=version,
-                    topic=topic,
-                    state=bytes(state),
-                )
-                for notification_id, originator_id, version, topic, state in curs.fetchall()
-            ]
+        return [
+            Notification(
+                id=notification_id,
+                originator_id=originator_id,
+                originator_version=version,
+                topic=topic,
+                state=bytes(state),
+            )
+            for notification_id, originator_id, version, topic, state in self._tuples_after(
+                after, limit
+            )
+        ]
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def rows_after(self, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
         """Up to `limit` rows of the log after position `after`, in order, as the SQLite
         recorder's `rows_after` gives them: (notification id, originator id as 32 hex digits,
         version, topic, state), for the read models, which need only the hex id of a GPS
         fix's van and would otherwise make a notification of every row and its id's text."""
+        return [
+            (notification_id, originator_id.hex, version, topic, bytes(state))
+            for notification_id, originator_id, version, topic, state in self._tuples_after(
+                after, limit
+            )
+        ]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _tuples_after(self, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """The log's rows after position `after` as psycopg reads them, one tuple each."""
         with (
             self.datastore.get_connection() as conn,
             conn.cursor(row_factory=tuple_row) as curs,
         ):
             curs.execute(self._select_notifications_after, (after, limit), prepare=True)
-            return [
-                (notification_id, originator_id.hex, version, topic, bytes(state))
-                for notification_id, originator_id, version, topic, state in curs.fetchall()
-            ]
+            return curs.fetchall()
 
     def select_after(self, versions: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
         """The events of each originator after its given version (see RowRecorder)."""
