@@ -100,6 +100,13 @@ def test_bench_quick_on_postgresql_adds_its_rows_against_the_same_baselines(
     for path in read.values():
         if isinstance(path, dict):
             assert path["ours"]["requests"] > 0 and path["ours"]["status_errors"] == 0, path
+    # The calls row keeps each call's two requests apart: each alone is within the whole.
+    calls = next(r for m, r in on_pg.items() if m.startswith("operator call + dispatch"))
+    loaded = calls["details"]["loaded"]
+    assert loaded["failed"] == 0 and loaded["calls"] == 10, loaded
+    for alone in ("call_p99_ms", "dispatch_p99_ms"):
+        assert 0 < loaded[alone] < loaded["max_ms"], loaded
+    assert "of the call alone" in calls["note"] and "of the dispatch alone" in calls["note"]
     feed = rows["position to board client p99 (100 vans at 1 Hz, 20 clients) (PostgreSQL)"]
     assert feed["details"]["positions_stored"] > 0
     assert "server process(es)" in feed["note"]

@@ -8,7 +8,13 @@ position once a second over its crew socket and board consoles watch: the
 same load as the live-feed benchmark (rescue.bench.live). The operator's
 client runs in a process of its own, as a console runs on its own machine: in
 the load generator's event loop, which that load keeps busy, the figures were
-mostly the generator's own delays (p99 5.3 s against 0.35 s idle).
+mostly the generator's own delays (p99 5.3 s against 0.35 s idle). For the
+same reason its cyclic garbage collector is off while it calls: one full
+collection there took 81 ms on the busy machine, and counted as the
+server's.
+
+Each sample keeps its two requests apart too (the call, then the dispatch), so
+a slow sample shows which of the two it was.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from rescue.bench.live import _drive, _percentile, rescue_server, seed_fleet
+from rescue.bench.live import _collector_paused, _drive, _percentile, rescue_server, seed_fleet
 from rescue.bench.stores import SQLITE, BenchStore
 from rescue.domain.validation import vin_with_check_digit
 from rescue.simulator.network import scaled_network
@@ -55,11 +61,15 @@ def _call(n: int, lat: float, lon: float) -> dict[str, Any]:
     }
 
 
+# One call taken and dispatched: (ms from sending the call to its answer, ms of the dispatch).
+Sample = tuple[float, float]
+
+
 async def _operator(
     base: str, token: str, places: list[tuple[float, float]], calls: int, first: int
-) -> tuple[list[float], int]:
-    """Takes and dispatches `calls` calls in turn; (milliseconds per call, failures)."""
-    samples: list[float] = []
+) -> tuple[list[Sample], int]:
+    """Takes and dispatches `calls` calls in turn; (samples, failures)."""
+    samples: list[Sample] = []
     failed = 0
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as http:
@@ -67,13 +77,15 @@ async def _operator(
             lat, lon = places[n % len(places)]
             started = time.perf_counter()
             taken = await http.post("/api/incidents", json=_call(n, lat, lon))
+            answered = time.perf_counter()
             ok = taken.status_code == 201
             if ok:
                 incident_id = taken.json()["incident_id"]
                 sent = await http.post(f"/api/incidents/{incident_id}/dispatch", json={})
                 ok = sent.status_code < 300
             if ok:
-                samples.append((time.perf_counter() - started) * 1000)
+                done = time.perf_counter()
+                samples.append(((answered - started) * 1000, (done - answered) * 1000))
             else:
                 failed += 1
             await asyncio.sleep(PAUSE_S)
@@ -82,9 +94,10 @@ async def _operator(
 
 def _operate(
     base: str, token: str, places: list[tuple[float, float]], calls: int, first: int
-) -> tuple[list[float], int]:
+) -> tuple[list[Sample], int]:
     """`_operator` in a process of its own (run by `_in_own_process`)."""
-    return asyncio.run(_operator(base, token, places, calls, first))
+    with _collector_paused():
+        return asyncio.run(_operator(base, token, places, calls, first))
 
 
 async def _in_own_process(
@@ -94,18 +107,22 @@ async def _in_own_process(
     places: list[tuple[float, float]],
     calls: int,
     first: int,
-) -> tuple[list[float], int]:
+) -> tuple[list[Sample], int]:
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(pool, _operate, base, token, places, calls, first)
 
 
-def _summary(samples: list[float], failed: int) -> dict[str, Any]:
+def _summary(samples: list[Sample], failed: int) -> dict[str, Any]:
+    """Percentiles of the whole (call and dispatch), and the p99 of each of the two alone."""
+    whole = [taken + sent for taken, sent in samples]
     return {
         "calls": len(samples) + failed,
         "failed": failed,
-        "p50_ms": round(_percentile(samples, 0.50), 1),
-        "p99_ms": round(_percentile(samples, 0.99), 1),
-        "max_ms": round(max(samples), 1) if samples else None,
+        "p50_ms": round(_percentile(whole, 0.50), 1),
+        "p99_ms": round(_percentile(whole, 0.99), 1),
+        "max_ms": round(max(whole), 1) if whole else float("nan"),
+        "call_p99_ms": round(_percentile([taken for taken, _ in samples], 0.99), 1),
+        "dispatch_p99_ms": round(_percentile([sent for _, sent in samples], 0.99), 1),
     }
 
 
@@ -135,7 +152,7 @@ def bench_call_dispatch(
         ):
             base = f"http://127.0.0.1:{port}"
             idle = asyncio.run(_in_own_process(pool, base, fleet.operator, places, calls, 0))
-            loaded: list[tuple[list[float], int]] = []
+            loaded: list[tuple[list[Sample], int]] = []
 
             async def under_load() -> None:
                 loaded.append(
