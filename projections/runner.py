@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -24,9 +24,10 @@ from eventsourcing.persistence import StoredEvent
 
 from rescue.projections.models import MODELS, ReadModels
 from rescue.projections.storage import PositionMoved, ViewStore
+from rescue.store.chain import ChainedPostgresRecorder
 from rescue.store.codec import POSITION_TOPICS, position_fixes
 from rescue.store.leader import Leadership
-from rescue.store.recorders import RowRecorder
+from rescue.store.recorders import SubscribableSQLiteRecorder
 
 log = logging.getLogger("rescue.projections")
 PAGE = 5000
@@ -55,10 +56,16 @@ def predates_scores(models: ReadModels) -> bool:
 def read_page(app: Application[Any], after: int, limit: int) -> Sequence[Sequence[Any]]:
     """(notification id, originator id as hex, version, topic, state) of the next page.
 
-    Both stores' recorders read them as plain tuples (`RowRecorder.rows_after`):
-    GPS rows, most of the log, need only the hex id to find their van.
+    The store's recorders read them as plain tuples (`rows_after`): GPS rows,
+    most of the log, need only the hex id to find their van.
     """
-    return cast(RowRecorder, app.recorder).rows_after(after, limit)
+    recorder = app.recorder
+    if isinstance(recorder, SubscribableSQLiteRecorder | ChainedPostgresRecorder):
+        return recorder.rows_after(after, limit)
+    return [
+        (n.id, UUID(str(n.originator_id)).hex, n.originator_version, n.topic, n.state)
+        for n in recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
+    ]
 
 
 def apply_page(app: Application[Any], models: ReadModels, limit: int = PAGE) -> int:

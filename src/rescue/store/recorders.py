@@ -56,10 +56,7 @@ def event_rows(stored_events: Iterable[StoredEvent]) -> list[EventRow]:
 
 
 class RowRecorder(Protocol):
-    """A recorder that also takes and gives events as rows (GPS reports: the volume).
-
-    Both stores' application recorders are one (`SubscribableSQLiteRecorder`,
-    `rescue.store.chain.ChainedPostgresRecorder`)."""
+    """A recorder that also takes events already encoded as rows (GPS reports: the volume)."""
 
     def insert_rows(self, rows: Sequence[EventRow]) -> Sequence[int]:
         """Inserts the rows in one transaction, in order; returns their notification ids."""
@@ -71,11 +68,6 @@ class RowRecorder(Protocol):
         In version order for each originator. How a process that keeps aggregates
         in memory learns what other processes appended to them since.
         """
-        ...
-
-    def rows_after(self, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
-        """Up to `limit` rows of the log after position `after`, in order: (notification id,
-        originator id as 32 hex digits, version, topic, state), for readers of every row."""
         ...
 
 
